@@ -1,0 +1,174 @@
+# cgrad — GNU Make build.
+#
+#   make             libcgrad.a (float), libcgrad64.a (double), the cgrad program
+#   make test        install missing system packages, build, run every test
+#   make check       the tests under ASan + UBSan, then the extra checks
+#   make examples    build examples/
+#   make bench       release build, run the benchmarks (never part of test)
+#   make demo        train the Fashion-MNIST demo model
+#   make install     PREFIX (default /usr/local) and DESTDIR honoured
+#   make uninstall / clean / fmt / lint
+#
+# BUILD names the build folder (default build/), so that several builds can
+# live side by side. User CFLAGS are kept; ours are appended.
+
+PREFIX  ?= /usr/local
+BUILD   ?= build
+CC      ?= cc
+AR      ?= ar
+
+VERSION := $(shell sed -n 's/^\#define CG_VERSION "\(.*\)"/\1/p' cgrad.h)
+
+PKGS        = openblas zlib
+PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) stb 2>/dev/null)
+PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lopenblas -lz)
+TEST_CFLAGS = $(shell pkg-config --cflags cmocka 2>/dev/null)
+TEST_LIBS   = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+
+WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+       -Wcast-qual -Wpointer-arith -Wwrite-strings -Wdouble-promotion \
+       -Werror=implicit-function-declaration -Werror
+OPT ?= -O2 -g
+ALL_CFLAGS = -std=c11 $(OPT) $(WARN) -D_POSIX_C_SOURCE=200809L -I. $(PKG_CFLAGS) $(CFLAGS)
+LIBS = $(PKG_LIBS) -lpthread -lm
+
+LIB_SRC  := $(sort $(wildcard tensor/*.c autograd/*.c nn/*.c optim/*.c data/*.c))
+CLI_SRC  := $(sort $(wildcard cli/*.c))
+TEST_SRC := $(sort $(wildcard tests/test_*.c))
+TEST_HELPERS := $(filter-out $(TEST_SRC),$(sort $(wildcard tests/*.c)))
+EX_SRC   := $(sort $(wildcard examples/*.c))
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+HEADERS  := cgrad.h $(sort $(wildcard tensor/tensor.h autograd/autograd.h nn/nn.h \
+                                       optim/optim.h data/data.h))
+
+OBJ32 := $(LIB_SRC:%.c=$(BUILD)/f32/%.o)
+OBJ64 := $(LIB_SRC:%.c=$(BUILD)/f64/%.o)
+LIB32 := $(BUILD)/libcgrad.a
+LIB64 := $(BUILD)/libcgrad64.a
+CLI   := $(if $(CLI_SRC),$(BUILD)/cgrad)
+TESTS32 := $(TEST_SRC:tests/%.c=$(BUILD)/tests/f32/%)
+TESTS64 := $(TEST_SRC:tests/%.c=$(BUILD)/tests/f64/%)
+EXAMPLES := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
+BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all lib test tests test-run check examples bench demo install uninstall \
+        clean fmt lint deps
+.DEFAULT_GOAL := all
+
+all: $(LIB32) $(LIB64) $(CLI) $(BUILD)/cgrad.pc
+
+lib: $(LIB32) $(LIB64)
+
+$(BUILD)/f32/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/f64/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DCG_DOUBLE -MMD -MP -c $< -o $@
+
+$(LIB32): $(OBJ32)
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(LIB64): $(OBJ64)
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(BUILD)/cli/%.o: cli/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/cgrad: $(CLI_SRC:%.c=$(BUILD)/%.o) $(LIB32)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/cgrad.pc: cgrad.pc.in cgrad.h
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+
+# ---- tests ------------------------------------------------------------------
+# Every tests/test_*.c is one cmocka program, built against both libraries;
+# other tests/*.c are helpers linked into each.
+
+$(BUILD)/tests/f32/%: tests/%.c $(TEST_HELPERS) $(LIB32)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(TEST_HELPERS) \
+	    $(LIB32) $(TEST_LIBS) $(LIBS)
+
+$(BUILD)/tests/f64/%: tests/%.c $(TEST_HELPERS) $(LIB64)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DCG_DOUBLE $(TEST_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< \
+	    $(TEST_HELPERS) $(LIB64) $(TEST_LIBS) $(LIBS)
+
+tests: $(TESTS32) $(TESTS64) $(CLI) $(EXAMPLES)
+
+deps:
+	@scripts/deps.sh
+
+# The packages are installed before make reads any pkg-config flag: the
+# build itself runs in a second make.
+test: deps
+	@$(MAKE) --no-print-directory test-run
+
+test-run: tests
+	@BUILD=$(BUILD) tests/run.sh $(TESTS32) $(TESTS64)
+
+check: deps
+	@scripts/deps.sh check
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/check CC=clang \
+	    OPT="-O1 -g -fno-omit-frame-pointer" \
+	    CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all $(CFLAGS)" \
+	    LDFLAGS="-fsanitize=address,undefined $(LDFLAGS)" test-run
+
+examples: $(EXAMPLES)
+
+$(BUILD)/examples/%: examples/%.c $(LIB32)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(LIB32) $(LIBS)
+
+bench: deps
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/release OPT="-O2 -DNDEBUG" bench-run
+
+bench-run: $(BENCHES) $(CLI)
+	@BUILD=$(BUILD) bench/run.sh
+
+$(BUILD)/bench/%: bench/%.c $(LIB32)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(LIB32) $(LIBS)
+
+demo: deps
+	@scripts/deps.sh demo
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) scripts/demo.sh
+
+# ---- install ----------------------------------------------------------------
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	    $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/cgrad
+	install -m 644 $(LIB32) $(LIB64) $(DESTDIR)$(PREFIX)/lib
+	install -m 644 $(BUILD)/cgrad.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	for h in $(HEADERS); do \
+	    install -d $(DESTDIR)$(PREFIX)/include/cgrad/$$(dirname $$h) && \
+	    install -m 644 $$h $(DESTDIR)$(PREFIX)/include/cgrad/$$h || exit 1; done
+	$(if $(CLI),install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin)
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/lib/libcgrad.a $(DESTDIR)$(PREFIX)/lib/libcgrad64.a
+	rm -f $(DESTDIR)$(PREFIX)/lib/pkgconfig/cgrad.pc $(DESTDIR)$(PREFIX)/bin/cgrad
+	rm -rf $(DESTDIR)$(PREFIX)/include/cgrad
+
+clean:
+	rm -rf $(BUILD)
+
+# ---- style ------------------------------------------------------------------
+
+FMT_FILES = $(wildcard *.h */*.c */*.h)
+
+fmt:
+	@scripts/lint.sh --fix $(FMT_FILES)
+
+lint:
+	@scripts/lint.sh $(FMT_FILES)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,209 @@
+/*
+ * cgrad autograd layer: a reverse-mode graph over tensors.
+ *
+ * A cg_graph owns an arena for one step's intermediates. Every op called with
+ * the graph allocates its output there and records a node: its inputs, a
+ * backward function, and what it saved from the forward pass. cg_backward
+ * seeds d(loss)/d(loss) = 1 and walks the nodes in reverse order of creation
+ * (which is a topological order: an op's inputs exist before it), calling
+ * each node reachable from the root once; backward functions accumulate (+=)
+ * into the gradient of every input that requires one. cg_graph_reset frees
+ * every intermediate at once, in O(1).
+ *
+ * Ops return NULL when an input is NULL (without touching the error), and set
+ * the error and return NULL when their own inputs do not fit, so a mistake
+ * deep in a forward pass surfaces once, at the loss, with the first message.
+ *
+ *     cg_graph  *g = cg_graph_new();
+ *     cg_tensor *w = cg_param_new(2, (int[]){3, 4});   // [out, in], has a grad
+ *     cg_tensor *b = cg_param_new(1, (int[]){3});
+ *     cg_tensor *x = cg_graph_tensor(g, 2, (int[]){8, 4});  // fill x->data
+ *     int labels[8] = {0};
+ *     cg_tensor *loss = cg_cross_entropy(g, cg_linear(g, x, w, b), labels);
+ *     if (!loss || cg_backward(g, loss) != CG_OK)
+ *         fprintf(stderr, "%s\n", cg_errmsg());
+ *     // w->grad and b->grad now hold d(loss)/dw and d(loss)/db
+ *     cg_graph_reset(g);
+ *
+ * Shapes are outermost first: B batch, I in features, O out features,
+ * C classes.
+ */
+#ifndef CG_AUTOGRAD_H
+#define CG_AUTOGRAD_H
+
+#include "../tensor/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- the graph ---------------------------------------------------------- */
+
+typedef struct cg_graph cg_graph;
+
+/* A new empty graph, in training mode with gradients recorded. */
+cg_graph *cg_graph_new(void);
+/* Free the graph and every intermediate it holds; NULL is a no-op. */
+void      cg_graph_free(cg_graph *g);
+/* Forget every node and intermediate tensor, in O(1); the arena keeps its
+ * blocks, so a step that repeats stops calling malloc. */
+void      cg_graph_reset(cg_graph *g);
+/* The arena's counters: bytes in use, high-water mark, system allocations. */
+struct cg_arena_stats cg_graph_stats(const cg_graph *g);
+/* The graph's arena, for the caller's own per-step scratch memory. */
+cg_arena *cg_graph_arena(cg_graph *g);
+
+/* Training mode (default true) turns dropout on. */
+void      cg_graph_set_training(cg_graph *g, bool training);
+bool      cg_graph_training(const cg_graph *g);
+/* With gradients off (default on), ops record no backward information and
+ * no output requires a gradient: inference without the memory for it. */
+void      cg_graph_set_grad(cg_graph *g, bool enabled);
+bool      cg_graph_grad_enabled(const cg_graph *g);
+
+/* ---- leaves ------------------------------------------------------------- */
+
+/* A new heap tensor that requires a gradient, with a zeroed grad buffer of
+ * its own. Free with cg_tensor_free. */
+cg_tensor *cg_param_new(int ndim, const int *shape);
+/* A new zero-filled tensor in the graph's arena that requires no gradient
+ * (an input, a target). Freed by cg_graph_reset. */
+cg_tensor *cg_graph_tensor(cg_graph *g, int ndim, const int *shape);
+/* An arena header over caller-owned data (no copy): feed a mini-batch
+ * without copying it. The data must outlive the step. */
+cg_tensor *cg_graph_wrap(cg_graph *g, cg_float *data, int ndim, const int *shape);
+/* Set a tensor's gradient to zero (no-op without a grad). */
+void       cg_zero_grad(cg_tensor *t);
+/* True when autograd computes this tensor's gradient. */
+bool       cg_requires_grad(const cg_tensor *t);
+
+/* ---- backward ----------------------------------------------------------- */
+
+/* Backpropagate from a scalar root (one element): seeds its gradient with 1
+ * and accumulates into every parameter reachable from it. A root with more
+ * than one element is CG_ERR_SHAPE: use cg_backward_seed. Calling it twice
+ * on the same graph without a reset is CG_ERR_STATE. */
+cg_status cg_backward(cg_graph *g, cg_tensor *root);
+/* The same with an explicit seed gradient of root's shape. */
+cg_status cg_backward_seed(cg_graph *g, cg_tensor *root, const cg_tensor *seed);
+
+/* ---- ops -----------------------------------------------------------------
+ * Each returns a new tensor in g's arena, or NULL. */
+
+/* a + b, a - b, a * b element-wise; b may also be a row vector [C] added to
+ * every row of a: [R, C] (a bias). */
+cg_tensor *cg_add(cg_graph *g, cg_tensor *a, cg_tensor *b);
+cg_tensor *cg_sub(cg_graph *g, cg_tensor *a, cg_tensor *b);
+cg_tensor *cg_mul(cg_graph *g, cg_tensor *a, cg_tensor *b);
+/* s * a */
+cg_tensor *cg_scale(cg_graph *g, cg_tensor *a, cg_float s);
+/* a: [M, K] @ b: [K, N] -> [M, N] */
+cg_tensor *cg_matmul(cg_graph *g, cg_tensor *a, cg_tensor *b);
+/* x: [B, I], w: [O, I], b: [O] or NULL -> x @ w^T + b: [B, O]
+ * (torch.nn.functional.linear). */
+cg_tensor *cg_linear(cg_graph *g, cg_tensor *x, cg_tensor *w, cg_tensor *b);
+/* Element-wise activations, any shape. */
+cg_tensor *cg_sigmoid(cg_graph *g, cg_tensor *x);
+cg_tensor *cg_tanh(cg_graph *g, cg_tensor *x);
+cg_tensor *cg_relu(cg_graph *g, cg_tensor *x);
+cg_tensor *cg_leaky_relu(cg_graph *g, cg_tensor *x, cg_float negative_slope);
+/* Row-wise over the last dimension of x: [B, C]. */
+cg_tensor *cg_softmax(cg_graph *g, cg_tensor *x);
+cg_tensor *cg_log_softmax(cg_graph *g, cg_tensor *x);
+/* Sum and mean of all elements -> a scalar (ndim 0). */
+cg_tensor *cg_sum(cg_graph *g, cg_tensor *x);
+cg_tensor *cg_mean(cg_graph *g, cg_tensor *x);
+/* The same elements under another shape. */
+cg_tensor *cg_reshape(cg_graph *g, cg_tensor *x, int ndim, const int *shape);
+/* Inverted dropout: in training mode each element is zeroed with probability
+ * p and the rest scaled by 1/(1-p); in eval mode the identity. */
+cg_tensor *cg_dropout(cg_graph *g, cg_tensor *x, cg_float p, cg_rng *rng);
+
+/* ---- losses --------------------------------------------------------------
+ * Scalar outputs, with the definitions of PyTorch's losses of the same
+ * names and their default reduction (mean). labels: [B] class ids in [0, C). */
+
+/* Cross-entropy from logits: [B, C] (fused with log-softmax). */
+cg_tensor *cg_cross_entropy(cg_graph *g, cg_tensor *logits, const int *labels);
+/* With class weights: [C] (or NULL) and label smoothing in [0, 1], as
+ * torch.nn.CrossEntropyLoss(weight, label_smoothing). */
+cg_tensor *cg_cross_entropy_ex(cg_graph *g, cg_tensor *logits, const int *labels,
+                               const cg_tensor *class_weights, cg_float label_smoothing);
+/* Negative log-likelihood of log-probabilities logp: [B, C]. */
+cg_tensor *cg_nll_loss(cg_graph *g, cg_tensor *logp, const int *labels);
+/* mean((pred - target)^2); pred and target of one shape. */
+cg_tensor *cg_mse_loss(cg_graph *g, cg_tensor *pred, cg_tensor *target);
+/* Binary cross-entropy with logits; targets in [0, 1], same shape. */
+cg_tensor *cg_bce_with_logits(cg_graph *g, cg_tensor *logits, cg_tensor *target);
+
+enum cg_reduction { CG_REDUCE_MEAN, CG_REDUCE_SUM, CG_REDUCE_BATCHMEAN };
+/* KL divergence of log-probabilities logp: [B, C] against probabilities
+ * target: [B, C], as torch.nn.functional.kl_div(logp, target, reduction). */
+cg_tensor *cg_kl_div(cg_graph *g, cg_tensor *logp, cg_tensor *target,
+                     enum cg_reduction reduction);
+
+/* ---- custom ops ----------------------------------------------------------
+ * An op defined outside the library: create its output with cg_op_new, write
+ * the forward result into out->data, and save what backward needs in the
+ * context bytes. Backward reads out->grad and adds into the inputs' grads
+ * (only those with a non-NULL grad). */
+
+typedef void (*cg_backward_fn)(cg_tensor *out);
+
+/* A new output of the given shape (zero-filled) recorded as a node with these
+ * inputs (at most CG_MAX_INPUTS), backward function and ctx_bytes of zeroed
+ * context memory. */
+#define CG_MAX_INPUTS 4
+cg_tensor *cg_op_new(cg_graph *g, const char *name, int ndim, const int *shape,
+                     cg_tensor *const *inputs, int n_inputs, cg_backward_fn backward,
+                     size_t ctx_bytes);
+/* The i-th input of the op that made out. */
+cg_tensor *cg_op_input(const cg_tensor *out, int i);
+/* The context memory of the op that made out (ctx_bytes long). */
+void      *cg_op_ctx(const cg_tensor *out);
+/* The op's name ("relu", ...), or NULL for a leaf. */
+const char *cg_op_name(const cg_tensor *t);
+
+/* ---- gradient checking ---------------------------------------------------
+ * Compare the gradients autograd computes with central finite differences,
+ * element by element. A non-scalar output is reduced to a scalar through a
+ * fixed random weighting, so every output element matters. A check where the
+ * analytic and numeric gradients are both (near) zero everywhere is a failure
+ * ("vacuous"), not a pass. Elements within `kink` of a non-differentiable
+ * point can be skipped by the function's caller; they are counted. */
+
+/* Builds the output from the inputs in g (the inputs require gradients). */
+typedef cg_tensor *(*cg_gradcheck_fn)(cg_graph *g, cg_tensor *const *inputs, void *ctx);
+
+struct cg_gradcheck_options {
+    double   eps;         /* finite-difference step (default 1e-6 double, 1e-3 float) */
+    double   atol, rtol;  /* pass if |a - n| <= atol + rtol * |n| for every element */
+    uint64_t seed;        /* for the output weighting */
+};
+
+struct cg_gradcheck_result {
+    bool   passed;
+    bool   vacuous;          /* every gradient (near) zero: a failure */
+    double max_abs_err;      /* the worst element's figures: */
+    double max_rel_err;
+    int    worst_input;
+    size_t worst_index;
+    double worst_analytic;
+    double worst_numeric;
+    size_t checked;          /* elements compared */
+};
+
+/* Default options for this build's precision. */
+struct cg_gradcheck_options cg_gradcheck_defaults(void);
+/* Check f at inputs[0..n_inputs) (heap tensors requiring grad: cg_param_new).
+ * Returns CG_OK when the check ran (see result->passed), an error if f
+ * failed. opts NULL means the defaults. */
+cg_status cg_gradcheck(cg_gradcheck_fn f, cg_tensor *const *inputs, int n_inputs,
+                       void *ctx, const struct cg_gradcheck_options *opts,
+                       struct cg_gradcheck_result *result);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CG_AUTOGRAD_H */
