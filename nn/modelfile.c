@@ -189,9 +189,12 @@ static cg_status read_classes(struct owned *o, struct cg_model_meta *meta, const
 
     if (!text)
         return CG_OK;
-    if (cg__json_parse(&o->classes, text, strlen(text), 0) != CG_OK) {
-        cg__errmsg_prefix("%s: __metadata__ \"classes\"", path);
-        return CG_ERR_FORMAT;
+    cg_status s = cg__json_parse(&o->classes, text, strlen(text), 0);
+
+    if (s != CG_OK) {
+        if (s != CG_ERR_NOMEM)
+            cg__errmsg_prefix("%s: __metadata__ \"classes\"", path);
+        return s;
     }
     arr = o->classes.root;
     if (arr->type != CG__JSON_ARRAY || arr->len > (size_t)INT32_MAX)
