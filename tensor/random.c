@@ -15,9 +15,9 @@
 static cg_float below(cg_float x)
 {
 #ifdef CG_DOUBLE
-    return nextafter(x, -INFINITY);
+    return nextafter(x, -HUGE_VAL);
 #else
-    return nextafterf(x, -INFINITY);
+    return nextafterf(x, -HUGE_VALF);
 #endif
 }
 
