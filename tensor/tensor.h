@@ -292,10 +292,27 @@ cg_status cg_solve(cg_tensor *x, const cg_tensor *a, const cg_tensor *b);  /* a 
  * triangles is used. */
 cg_status cg_eigh(cg_tensor *values, cg_tensor *vectors, const cg_tensor *a);
 
-/* ---- threads -------------------------------------------------------------- */
+/* ---- threads --------------------------------------------------------------
+ * A pool of threads created once and reused: cg_pool_run runs fn(ctx, t, T)
+ * for t = 0..T-1 at once (the caller is thread 0) and returns when all are
+ * done. fn must not call cg_pool_run on the same pool. */
+
+typedef struct cg_pool cg_pool;
+typedef void (*cg_pool_fn)(void *ctx, int thread, int n_threads);
+
+/* A pool of n_threads (1 to 256; 1 runs everything on the caller). */
+cg_pool *cg_pool_new(int n_threads);
+/* Stop and join the workers; NULL is a no-op. */
+void     cg_pool_free(cg_pool *pool);
+/* The number of threads (1 for a NULL pool). */
+int      cg_pool_size(const cg_pool *pool);
+/* Run fn on every thread of the pool (a NULL pool: on the caller alone). */
+void     cg_pool_run(cg_pool *pool, cg_pool_fn fn, void *ctx);
+/* Thread `thread`'s contiguous share [begin, end) of n items. */
+void     cg_pool_range(int n, int thread, int n_threads, int *begin, int *end);
 
 /* Set the number of threads OpenBLAS uses inside each GEMM (1 = none). */
-void cg_set_blas_threads(int n);
+void     cg_set_blas_threads(int n);
 
 #ifdef __cplusplus
 }
