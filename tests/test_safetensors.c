@@ -155,7 +155,7 @@ static void test_model_round_trip_is_bit_exact(void **state)
 static void test_safetensors_round_trip_and_lookup(void **state)
 {
     const char *path = tmp_path("t.safetensors");
-    cg_tensor *a = cg_tensor_from_array(2, (int[]){2, 3}, (cg_float[]){1, -2, 3.5, 0, 1e-30f, -7});
+    cg_tensor *a = cg_tensor_from_array(2, (int[]){2, 3}, (cg_float[]){1, -2, 3.5, 0, (cg_float)1e-30, -7});
     cg_tensor *s = cg_tensor_from_array(0, NULL, (cg_float[]){42});
     const struct cg_named_tensor t[] = {{"b.scalar", s}, {"a.matrix", a}};
     const struct cg_meta_kv meta[] = {{"k\n1", "v \\ \"x\" \xe2\x82\xac"}};
