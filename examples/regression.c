@@ -43,9 +43,10 @@ int main(void)
             printf("step %4d  mse %.5f\n", step, (double)loss->data[0]);
     }
     printf("final mse %.5f\n", (double)loss->data[0]);
+    int learned = loss->data[0] < (cg_float)0.01;   /* before g frees loss */
     cg_graph_free(g);
     cg_model_free(m);
-    return loss->data[0] < (cg_float)0.01 ? 0 : 1;
+    return learned ? 0 : 1;
 fail:
     fprintf(stderr, "regression: %s\n", cg_errmsg());
     cg_graph_free(g);

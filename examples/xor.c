@@ -43,9 +43,10 @@ int main(void)
                (double)logits->data[i]);
     }
     printf("final loss %.4f, %d/4 right\n", (double)loss->data[0], right);
+    int learned = loss->data[0] < (cg_float)0.05 && right == 4;   /* before g frees loss */
     cg_graph_free(g);
     cg_model_free(m);
-    return loss->data[0] < (cg_float)0.05 && right == 4 ? 0 : 1;
+    return learned ? 0 : 1;
 fail:
     fprintf(stderr, "xor: %s\n", cg_errmsg());
     cg_graph_free(g);

@@ -71,8 +71,8 @@ cg_status cg_arch_check(const struct cg_arch *a)
 static cg_status bad(const char *spec, const char *at, const char *why)
 {
     size_t n = strcspn(at, "-:");
-    if (n == 0)
-        n = strcspn(at + 1, "-:") + (*at ? 1 : 0);
+    if (n == 0 && *at)   /* the token is the separator itself and what follows */
+        n = 1 + strcspn(at + 1, "-:");
     return cg__fail(CG_ERR_ARG, "spec \"%s\": %s at column %d: \"%.*s\"", spec, why,
                     (int)(at - spec) + 1, (int)n, at);
 }
