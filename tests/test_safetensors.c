@@ -491,6 +491,18 @@ static void test_write_into_missing_directory_fails_cleanly(void **state)
     assert_errmsg_contains(path);
     assert_errmsg_contains("temporary file");
     assert_int_equal(temp_files(dir), 0);
+    /* A parent that is a regular file (ENOTDIR): refused even for root. */
+    write_bytes(tmp_path("plain"), "x", 1);
+    snprintf(path, sizeof path, "%s/plain/m.safetensors", dir);
+    assert_int_equal(cg_model_save(m, path, NULL), CG_ERR_IO);
+    assert_errmsg_contains(path);
+    /* A target that is a folder: the rename fails after the temporary file
+     * was written, which must then be removed. */
+    snprintf(path, sizeof path, "%s/folder", dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    assert_int_equal(cg_model_save(m, path, NULL), CG_ERR_IO);
+    assert_errmsg_contains("cannot rename");
+    assert_int_equal(temp_files(dir), 0);
     cg_model_free(m);
 }
 
