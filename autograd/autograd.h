@@ -191,6 +191,7 @@ struct cg_gradcheck_result {
     double worst_analytic;
     double worst_numeric;
     size_t checked;          /* elements compared */
+    size_t skipped;          /* elements not compared: a kink lies within eps */
 };
 
 /* Default options for this build's precision. */
@@ -201,6 +202,39 @@ struct cg_gradcheck_options cg_gradcheck_defaults(void);
 cg_status cg_gradcheck(cg_gradcheck_fn f, cg_tensor *const *inputs, int n_inputs,
                        void *ctx, const struct cg_gradcheck_options *opts,
                        struct cg_gradcheck_result *result);
+
+/* ---- the built-in suite ---------------------------------------------------
+ * One gradient check per op and loss above (broadcast and no-bias variants,
+ * each kl_div reduction), on seeded random inputs kept away from kinks.
+ * For `cgrad gradcheck` and the tests:
+ *
+ *     for (int i = 0; i < cg_gradcheck_suite_count(); i++) {
+ *         struct cg_gradcheck_result r;
+ *         char shape[128];
+ *         if (cg_gradcheck_suite_run(i, 1, &r, shape, sizeof shape) != CG_OK)
+ *             fprintf(stderr, "%s\n", cg_errmsg());
+ *         else
+ *             printf("%-18s %-24s %s\n", cg_gradcheck_suite_name(i), shape,
+ *                    r.passed ? "ok" : "FAILED");
+ *     }
+ */
+
+/* The number of entries. */
+int         cg_gradcheck_suite_count(void);
+/* Entry i's name ("linear", "kl_div_batchmean", ...), NULL out of range. */
+const char *cg_gradcheck_suite_name(int i);
+/* Run entry i with the default options on typical shapes (R = 4 rows, C = 3
+ * columns), inputs drawn from `seed`; writes the inputs' shapes ("[4, 3],
+ * [3]") into shape (shape_len bytes, may be 0). */
+cg_status   cg_gradcheck_suite_run(int i, uint64_t seed, struct cg_gradcheck_result *r,
+                                   char *shape, size_t shape_len);
+/* The same on R = rows, C = cols (K = C + 1 for matmul and linear), with
+ * the given options (NULL: the defaults; their seed is replaced by `seed`).
+ * The softmax family with C = 1 is constant: its check is vacuous. */
+cg_status   cg_gradcheck_suite_run_dims(int i, int rows, int cols, uint64_t seed,
+                                        const struct cg_gradcheck_options *opts,
+                                        struct cg_gradcheck_result *r, char *shape,
+                                        size_t shape_len);
 
 #ifdef __cplusplus
 }
