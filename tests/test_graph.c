@@ -1,6 +1,7 @@
 /* Tests of the graph machinery (autograd/graph.c): gradient accumulation,
  * reachability, backward's errors, arena reuse, NULL propagation, grad
  * mode, custom ops. */
+#include <pthread.h>
 #include <string.h>
 
 #include "cg_test.h"
@@ -289,6 +290,69 @@ static void test_custom_op(void **state)
     cg_graph_free(g);
 }
 
+/* Two graphs on two threads, each with its own headers over the same
+ * weights (shared data, separate grads), as the data-parallel trainer will
+ * run them: each gets the gradient a single thread computes for its slice. */
+struct slice_job {
+    const cg_float *w_data;  /* [3, 4] shared */
+    const cg_float *x;       /* [2, 4] this thread's slice */
+    const int      *labels;  /* [2] */
+    cg_float        grad[12];
+    cg_status       st;
+};
+
+static void *run_slice(void *arg)
+{
+    struct slice_job *j = arg;
+    cg_tensor w;
+    cg_graph *g = cg_graph_new();
+
+    cg_tensor_init(&w, (cg_float *)(uintptr_t)j->w_data, 2, (int[]){3, 4});
+    w.grad = j->grad;
+    w.flags = CG_TENSOR_REQUIRES_GRAD;
+    memset(j->grad, 0, sizeof j->grad);
+    for (int rep = 0; rep < 200 && g; rep++) {
+        cg_graph_reset(g);
+        memset(j->grad, 0, sizeof j->grad);
+        cg_tensor *x = cg_graph_wrap(g, (cg_float *)(uintptr_t)j->x, 2, (int[]){2, 4});
+        j->st = cg_backward(g, cg_cross_entropy(g, cg_tanh(g, cg_linear(g, x, &w, NULL)),
+                                                j->labels));
+    }
+    cg_graph_free(g);
+    return NULL;
+}
+
+static void test_graphs_on_two_threads(void **state)
+{
+    (void)state;
+    cg_float w[12], x[16];
+    int labels[4] = {0, 2, 1, 2};
+    struct slice_job jobs[2], ref[2];
+    pthread_t th[2];
+    cg_rng rng;
+
+    cg_rng_seed(&rng, 3);
+    for (int i = 0; i < 12; i++)
+        w[i] = (cg_float)(cg_rng_uniform(&rng) - 0.5);
+    for (int i = 0; i < 16; i++)
+        x[i] = (cg_float)cg_rng_uniform(&rng);
+    for (int t = 0; t < 2; t++) {
+        jobs[t] = (struct slice_job){w, x + 8 * t, labels + 2 * t, {0}, CG_OK};
+        ref[t] = jobs[t];
+        run_slice(&ref[t]); /* one at a time first */
+    }
+    for (int t = 0; t < 2; t++)
+        assert_int_equal(pthread_create(&th[t], NULL, run_slice, &jobs[t]), 0);
+    for (int t = 0; t < 2; t++)
+        assert_int_equal(pthread_join(th[t], NULL), 0);
+    for (int t = 0; t < 2; t++) {
+        assert_int_equal(jobs[t].st, CG_OK);
+        assert_memory_equal(jobs[t].grad, ref[t].grad, sizeof ref[t].grad);
+    }
+    /* The two slices differ, so the two gradients differ. */
+    assert_memory_not_equal(jobs[0].grad, jobs[1].grad, sizeof jobs[0].grad);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -301,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_grad_disabled_records_nothing),
         cmocka_unit_test(test_arena_leaf_gets_input_gradient),
         cmocka_unit_test(test_custom_op),
+        cmocka_unit_test(test_graphs_on_two_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
