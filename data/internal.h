@@ -96,4 +96,18 @@ enum { CG__NUM_OK, CG__NUM_EMPTY, CG__NUM_WORD, CG__NUM_NAN, CG__NUM_INF };
  * *out, or why not. */
 int       cg__parse_number(const char *s, size_t n, double *out);
 
+/* ---- images (stb_impl.c) -------------------------------------------------- */
+
+/* Decode a file with stb_image into `want` channels (0: its own, in *comp);
+ * NULL and stb_image's reason on failure. Free with cg__image_free. */
+uint8_t *cg__image_decode(const char *path, int want, int *w, int *h, int *comp,
+                          const char **reason);
+/* Size and channel count of an image file without decoding it. */
+bool     cg__image_info(const char *path, int *w, int *h, int *comp, const char **reason);
+void     cg__image_free(uint8_t *pixels);
+/* Resize packed 8-bit pixels (stb_image_resize's default filter). false if
+ * out of memory. */
+bool     cg__image_resize(const uint8_t *in, int iw, int ih, uint8_t *out, int ow, int oh,
+                          int channels);
+
 #endif /* CG_DATA_INTERNAL_H */

@@ -168,8 +168,8 @@ cg_status cg_norm_fit(struct cg_norm *norm, const cg_dataset *ds, cg_norm_kind k
     if (!st.sum || !st.sq || !st.lo || !st.hi || !row)
         goto out;
     for (int k = 0; k < st.groups; k++) {
-        st.lo[k] = INFINITY;
-        st.hi[k] = -INFINITY;
+        st.lo[k] = HUGE_VAL;
+        st.hi[k] = -HUGE_VAL;
     }
     count = (double)ds->n * (double)(ds->s->n_features / st.groups);
     stats_pass(&st, ds, row, false);
