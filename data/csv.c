@@ -3,6 +3,7 @@
  * numbers and class labels, read one record at a time into growing arrays
  * of cg_float (memory close to the parsed numbers, never the whole text).
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,6 +174,7 @@ static int bad_number(struct csv_load *L, size_t line, int j, const struct cg__c
                       int why)
 {
     char col[160];
+    int n = (int)(f->n > 40 ? 40 : f->n);
 
     col_desc(L, j, col, sizeof col);
     switch (why) {
@@ -181,10 +183,9 @@ static int bad_number(struct csv_load *L, size_t line, int j, const struct cg__c
     case CG__NUM_NAN:
         return bad_row(L, line, "%s: NaN is not allowed", col);
     case CG__NUM_INF:
-        return bad_row(L, line, "%s: '%.40s' is infinite or out of range", col, f->s);
+        return bad_row(L, line, "%s: '%.*s' is infinite or out of range", col, n, f->s);
     default:
-        return bad_row(L, line, "%s: '%.*s' is not a number", col,
-                       (int)(f->n > 40 ? 40 : f->n), f->s);
+        return bad_row(L, line, "%s: '%.*s' is not a number", col, n, f->s);
     }
 }
 
@@ -274,6 +275,8 @@ static int add_row(struct csv_load *L, size_t line, struct cg__csv_field *f, lon
             continue;
         }
         why = cg__parse_number(f[j].s, f[j].n, &v);
+        if (why == CG__NUM_OK && !isfinite((double)(cg_float)v))
+            why = CG__NUM_INF;    /* finite as a double, not as a float */
         if (why != CG__NUM_OK)
             return bad_number(L, line, j, &f[j], why);
         if (L->role[j] == ROLE_FEATURE)
