@@ -167,6 +167,14 @@ out_dir:
 
 /* ---- decoding ------------------------------------------------------------- */
 
+/* stb_image's reason as an error: "Out of memory" is ours, the rest the file's. */
+static cg_status stb_fail(const char *path, const char *why)
+{
+    if (why && strcmp(why, "Out of memory") == 0)
+        return cg__fail(CG_ERR_NOMEM, "%s: out of memory decoding", path);
+    return cg__fail(CG_ERR_FORMAT, "%s: %s", path, why ? why : "cannot decode");
+}
+
 /* Decode path into dst: [h, w, c] bytes, resizing unless no_resize. */
 static cg_status decode_into(const char *path, int w, int h, int c, bool no_resize,
                              uint8_t *dst)
@@ -177,7 +185,7 @@ static cg_status decode_into(const char *path, int w, int h, int c, bool no_resi
     cg_status st = CG_OK;
 
     if (!px)
-        return cg__fail(CG_ERR_FORMAT, "%s: %s", path, why ? why : "cannot decode");
+        return stb_fail(path, why);
     if (iw == w && ih == h)
         memcpy(dst, px, (size_t)w * (size_t)h * (size_t)c);
     else if (no_resize)
@@ -198,7 +206,7 @@ static cg_status first_shape(const char *path, const struct cg_image_options *o,
     const char *why;
 
     if (!cg__image_info(path, &iw, &ih, &comp, &why))
-        return cg__fail(CG_ERR_FORMAT, "%s: %s", path, why ? why : "cannot decode");
+        return stb_fail(path, why);
     *w = o->width ? o->width : iw;
     *h = o->height ? o->height : ih;
     *c = o->channels ? o->channels : (comp <= 2 ? 1 : 3);

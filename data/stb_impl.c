@@ -9,6 +9,7 @@
 #define STBI_MALLOC(sz)                  cg__malloc(sz)
 #define STBI_REALLOC_SIZED(p, oldsz, sz) cg__realloc((p), (oldsz), (sz))
 #define STBI_FREE(p)                     cg__free(p)
+#define STBI_FAILURE_USERMSG            /* "Corrupt PNG", not "outofdata" */
 #define STBI_ONLY_PNG
 #define STBI_ONLY_JPEG
 #define STBI_ONLY_BMP
