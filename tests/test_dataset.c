@@ -161,7 +161,7 @@ static void test_norm_from_arrays_and_errors(void **state)
     assert_errmsg_contains("the norm has 2 features, the data set 3");
     cg_loader_free(l);
     cg_norm_deinit(&n);
-    const cg_float bad[] = {NAN, 1};
+    const cg_float bad[] = {(cg_float)NAN, 1};
     assert_int_equal(cg_norm_init(&n, CG_NORM_ZSCORE, 2, bad, sc), CG_ERR_NUMERIC);
     assert_errmsg_contains("feature 0");
     cg_dataset_free(ds);
