@@ -15,18 +15,6 @@
 
 enum { ROLE_FEATURE, ROLE_TARGET, ROLE_LABEL };
 
-/* Distinct label strings, interned by an open-addressing hash table; each
- * gets a provisional id in order of first appearance. */
-struct label_table {
-    char   *pool;            /* the strings, NUL-terminated, back to back */
-    size_t  pool_len, pool_cap;
-    size_t *off;             /* [count] offset of each string in pool */
-    int    *final;           /* [count] final class id */
-    int     count, cap;
-    int    *slot;            /* [nslot] provisional id, or -1 */
-    size_t  nslot;
-};
-
 struct csv_load {
     struct cg__csv_reader        r;
     const struct cg_csv_options *o;
@@ -38,104 +26,10 @@ struct csv_load {
     char                **names;    /* [ncols] column names */
     struct cg__store     *s;
     size_t                cap_rows;
-    struct label_table    lt;
+    struct cg__label_table lt;
     size_t                skipped;
     char                  first_bad[512];
 };
-
-/* ---- labels --------------------------------------------------------------- */
-
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;         /* FNV-1a, 64 bits */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-    return h;
-}
-
-/* The slot holding s (its id), or the empty slot where it would go (-1). */
-static size_t lt_find(const struct label_table *t, const char *s, size_t n, int *id)
-{
-    size_t i = (size_t)hash_bytes(s, n) & (t->nslot - 1);
-
-    for (;; i = (i + 1) & (t->nslot - 1)) {
-        int k = t->slot[i];
-        const char *p;
-        if (k < 0) {
-            *id = -1;
-            return i;
-        }
-        p = t->pool + t->off[k];
-        if (strlen(p) == n && memcmp(p, s, n) == 0) {
-            *id = k;
-            return i;
-        }
-    }
-}
-
-static cg_status lt_rehash(struct label_table *t, size_t nslot)
-{
-    int *slot = cg__calloc(nslot, sizeof *slot);
-
-    if (!slot)
-        return CG_ERR_NOMEM;
-    cg__free(t->slot);
-    t->slot = slot;
-    t->nslot = nslot;
-    for (size_t i = 0; i < nslot; i++)
-        slot[i] = -1;
-    for (int k = 0; k < t->count; k++) {
-        const char *p = t->pool + t->off[k];
-        int id;
-        slot[lt_find(t, p, strlen(p), &id)] = k;
-    }
-    return CG_OK;
-}
-
-/* Add s (not present, its slot `at`) with a new provisional id. */
-static int lt_add(struct label_table *t, size_t at, const char *s, size_t n)
-{
-    size_t need;
-
-    if (t->count == t->cap) {
-        int nc = t->cap ? t->cap * 2 : 16;
-        size_t *off = cg__realloc(t->off, (size_t)t->cap * sizeof *off, (size_t)nc * sizeof *off);
-        if (!off)
-            return -1;
-        t->off = off;
-        int *fin = cg__realloc(t->final, (size_t)t->cap * sizeof *fin, (size_t)nc * sizeof *fin);
-        if (!fin)
-            return -1;
-        t->final = fin;
-        t->cap = nc;
-    }
-    need = t->pool_len + n + 1;
-    if (need > t->pool_cap) {
-        size_t nc = need * 2;
-        char *pool = cg__realloc(t->pool, t->pool_cap, nc);
-        if (!pool)
-            return -1;
-        t->pool = pool;
-        t->pool_cap = nc;
-    }
-    memcpy(t->pool + t->pool_len, s, n);
-    t->pool[t->pool_len + n] = '\0';
-    t->off[t->count] = t->pool_len;
-    t->final[t->count] = -1;
-    t->pool_len = need;
-    t->slot[at] = t->count;
-    if ((size_t)++t->count * 2 > t->nslot && lt_rehash(t, t->nslot * 2) != CG_OK)
-        return -1;
-    return t->count - 1;
-}
-
-static void lt_free(struct label_table *t)
-{
-    cg__free(t->pool);
-    cg__free(t->off);
-    cg__free(t->final);
-    cg__free(t->slot);
-}
 
 /* ---- rows ----------------------------------------------------------------- */
 
@@ -227,7 +121,7 @@ static int label_id(struct csv_load *L, size_t line, int j, struct cg__csv_field
         s++, n--;
     while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
         n--;
-    at = lt_find(&L->lt, s, n, id);
+    at = cg__lt_find(&L->lt, s, n, id);
     if (*id >= 0)
         return 1;
     if (n == 0)
@@ -241,7 +135,7 @@ static int label_id(struct csv_load *L, size_t line, int j, struct cg__csv_field
             return bad_row(L, line, "%s: unknown class '%.*s' (the model has %d classes)",
                            col_desc(L, j, col, sizeof col), (int)(n > 40 ? 40 : n), s,
                            L->o->n_class_names);
-        if ((*id = lt_add(&L->lt, at, s, n)) < 0)
+        if ((*id = cg__lt_add(&L->lt, at, s, n)) < 0)
             return -1;
         L->lt.final[*id] = k;
         return 1;
@@ -250,7 +144,7 @@ static int label_id(struct csv_load *L, size_t line, int j, struct cg__csv_field
         return cg__fail(CG_ERR_FORMAT, "%s:%zu: %s has more than %d distinct labels: "
                         "for real-valued targets use the regression task", L->r.path, line,
                         col_desc(L, j, col, sizeof col), CSV_MAX_CLASSES), -1;
-    return (*id = lt_add(&L->lt, at, s, n)) < 0 ? -1 : 1;
+    return (*id = cg__lt_add(&L->lt, at, s, n)) < 0 ? -1 : 1;
 }
 
 /* Parse one record into the next row. 1 added, 0 skipped, -1 error. */
@@ -376,8 +270,10 @@ static cg_status choose_labels(struct csv_load *L)
     if (!o->label) {
         int want = o->task == CG_TASK_REGRESS && o->n_targets > 0 ? o->n_targets : 1;
         if (want >= L->ncols)
-            return cg__fail(CG_ERR_ARG, "%s: %d target columns leave no feature in %d "
-                            "columns", L->r.path, want, L->ncols);
+            return cg__fail(CG_ERR_ARG, "%s: %d column%s, no feature column besides the "
+                            "%d label column%s (is the delimiter '%s' right?)", L->r.path,
+                            L->ncols, L->ncols == 1 ? "" : "s", want, want == 1 ? "" : "s",
+                            L->delim == '\t' ? "\\t" : (char[2]){L->delim, 0});
         for (int j = L->ncols - want; j < L->ncols; j++) {
             L->role[j] = ROLE_TARGET;
             L->dest[j] = k++;
@@ -500,7 +396,7 @@ static int small_int(const char *p)
  * else the integers themselves when every label is one; else sorted order. */
 static cg_status finish_labels(struct csv_load *L)
 {
-    struct label_table *t = &L->lt;
+    struct cg__label_table *t = &L->lt;
     struct cg__store *s = L->s;
     struct sorted_label *order = NULL;
     int max = -1;
@@ -675,7 +571,7 @@ cg_dataset *cg_csv_load(const char *path, const struct cg_csv_options *opts)
     L.delim = L.o->delimiter ? L.o->delimiter : detect_delim(first, len1, rec, len);
     if ((n1 = cg__csv_split(first, len1, L.delim, &f1, &cap1)) < 0)
         goto out;
-    if (L.lt.nslot == 0 && lt_rehash(&L.lt, 64) != CG_OK)
+    if (L.lt.nslot == 0 && cg__lt_rehash(&L.lt, 64) != CG_OK)
         goto out;
     if (read_rows(&L, f1, n1, line1, rec, len) != CG_OK || finish(&L) != CG_OK)
         goto out;
@@ -686,7 +582,7 @@ out:
     cg__names_free(L.names, L.ncols);
     cg__free(L.role);
     cg__free(L.dest);
-    lt_free(&L.lt);
+    cg__lt_free(&L.lt);
     cg__free(f1);
     cg__free(first);
     cg__csv_close(&L.r);

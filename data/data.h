@@ -111,7 +111,8 @@ struct cg_csv_options {
                                  index, or a comma-separated list of them for
                                  several regression targets; NULL: the last
                                  n_targets columns (the last column) */
-    cg_task     task;         /* CG_TASK_CLASSIFY (default), _REGRESS, _NONE */
+    cg_task     task;         /* CG_TASK_CLASSIFY (default), _REGRESS, or
+                                 _NONE: every column a feature, label ignored */
     int         n_targets;    /* regression with label NULL: the last n
                                  columns are targets (0 means 1) */
     bool        skip_bad_rows;  /* skip (and count) rows with a ragged field

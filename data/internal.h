@@ -96,6 +96,29 @@ enum { CG__NUM_OK, CG__NUM_EMPTY, CG__NUM_WORD, CG__NUM_NAN, CG__NUM_INF };
  * *out, or why not. */
 int       cg__parse_number(const char *s, size_t n, double *out);
 
+/* ---- CSV labels (csv_labels.c) --------------------------------------------- */
+
+/* Distinct label strings, interned by an open-addressing hash table; each
+ * gets a provisional id in order of first appearance. */
+struct cg__label_table {
+    char   *pool;            /* the strings, NUL-terminated, back to back */
+    size_t  pool_len, pool_cap;
+    size_t *off;             /* [count] offset of each string in pool */
+    int    *final;           /* [count] final class id */
+    int     count, cap;
+    int    *slot;            /* [nslot] provisional id, or -1 */
+    size_t  nslot;
+};
+
+/* The slot holding s (n bytes) with its id in *id, or the empty slot where
+ * it would go (*id = -1). The table must have slots (cg__lt_rehash first). */
+size_t    cg__lt_find(const struct cg__label_table *t, const char *s, size_t n, int *id);
+/* Rebuild the slots with nslot (a power of two) entries. */
+cg_status cg__lt_rehash(struct cg__label_table *t, size_t nslot);
+/* Add s (absent; its slot `at` from cg__lt_find): its new id, -1 if out of memory. */
+int       cg__lt_add(struct cg__label_table *t, size_t at, const char *s, size_t n);
+void      cg__lt_free(struct cg__label_table *t);
+
 /* ---- images (stb_impl.c) -------------------------------------------------- */
 
 /* Decode a file with stb_image into `want` channels (0: its own, in *comp);

@@ -275,6 +275,27 @@ static void test_csv_rejects_empty_file(void **state)
     expect_fail(CSV("blank_lines.csv"), NULL, CG_ERR_FORMAT, "blank_lines.csv: empty file");
 }
 
+static void test_csv_rejects_header_only(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/cg_csv_headXXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_true(write(fd, "a,b,label\n", 10) == 10);
+    close(fd);
+    expect_fail(path, NULL, CG_ERR_FORMAT, ": no data rows");
+    unlink(path);
+}
+
+static void test_csv_wrong_delimiter_has_a_hint(void **state)
+{
+    (void)state;
+    struct cg_csv_options o = {.delimiter = ';'};
+    expect_fail(CSV("iris_small.csv"), &o, CG_ERR_ARG,
+                "iris_small.csv: 1 column, no feature column besides the 1 label column "
+                "(is the delimiter ';' right?)");
+}
+
 static void test_csv_rejects_ragged_row(void **state)
 {
     (void)state;
@@ -439,6 +460,8 @@ int main(void)
         cmocka_unit_test(test_csv_large_file_across_chunks),
         cmocka_unit_test(test_csv_rejects_missing_file),
         cmocka_unit_test(test_csv_rejects_empty_file),
+        cmocka_unit_test(test_csv_rejects_header_only),
+        cmocka_unit_test(test_csv_wrong_delimiter_has_a_hint),
         cmocka_unit_test(test_csv_rejects_ragged_row),
         cmocka_unit_test(test_csv_rejects_non_numeric_feature),
         cmocka_unit_test(test_csv_rejects_nan),
