@@ -1,14 +1,15 @@
 /*
  * IDX files (the MNIST format, yann.lecun.com/exdb/mnist): a magic number
  * 0x00 0x00 <type> <ndim>, ndim big-endian uint32 dimensions, then the
- * data, here unsigned bytes (type 0x08). Plain or gzip-compressed: zlib's
- * gzread reads both. Every size is checked before it is allocated: against
+ * data, here unsigned bytes (type 0x08). Plain or gzip-compressed (read
+ * through zlib's inflate, its memory from our allocator). Every size is checked before it is allocated: against
  * the file's size for a plain file; for gzip, whose real size is known only
  * at the end, against deflate's largest ratio (1032:1) and by growing the
  * buffer as data actually arrives.
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <zlib.h>
@@ -17,47 +18,131 @@
 
 #define IDX_UBYTE        0x08
 #define DEFLATE_MAX_RATIO 1032u
+#define IDX_INBUF        16384
 
+/* A file read plain or through inflate. zlib's gzopen/gzread would allocate
+ * with the C library's malloc, outside cg_set_allocator; inflate with our
+ * zalloc/zfree keeps gzip decoding under the hook (and the OOM tests). */
 struct idx_file {
     const char *path;
-    gzFile      gz;
+    FILE       *fp;
+    z_stream    zs;
+    bool        zinit;        /* inflateInit2 done: inflateEnd owed */
+    bool        zdone;        /* the last gzip member has ended */
+    int         zerr;         /* a zlib error code, Z_OK if none */
     size_t      file_size;    /* on disk */
     bool        gzip;
     int         ndim;
     uint32_t    dims[3];
     size_t      data_size;    /* product of dims */
+    uint8_t     in[IDX_INBUF];
 };
+
+static voidpf z_alloc(voidpf opaque, uInt items, uInt size)
+{
+    (void)opaque;
+    return cg__calloc(items, size);
+}
+
+static void z_free(voidpf opaque, voidpf p)
+{
+    (void)opaque;
+    cg__free(p);
+}
 
 static void idx_close(struct idx_file *f)
 {
-    if (f->gz)
-        gzclose(f->gz);
-    f->gz = NULL;
+    if (f->zinit)
+        inflateEnd(&f->zs);
+    f->zinit = false;
+    if (f->fp)
+        fclose(f->fp);
+    f->fp = NULL;
 }
 
-/* gzread all of n bytes (or fewer at the end); -1 on a zlib error. */
-static long long read_full(gzFile gz, uint8_t *p, size_t n)
+/* Inflate up to n bytes into p; the count, or -1 on a zlib error (zerr set;
+ * CG_ERR_NOMEM already recorded when zlib ran out of memory). Concatenated
+ * gzip members are read as one stream, as gzread does. */
+static long long inflate_some(struct idx_file *f, uint8_t *p, size_t n)
 {
     size_t got = 0;
 
-    while (got < n) {
+    while (got < n && !f->zdone) {
+        if (f->zs.avail_in == 0) {
+            size_t r = fread(f->in, 1, sizeof f->in, f->fp);
+            if (r == 0)
+                break;  /* end of file inside a member: truncated */
+            f->zs.next_in = f->in;
+            f->zs.avail_in = (uInt)r;
+        }
         size_t want = n - got > (1u << 30) ? (1u << 30) : n - got;
-        int r = gzread(gz, p + got, (unsigned)want);
-        if (r < 0)
+        f->zs.next_out = p + got;
+        f->zs.avail_out = (uInt)want;
+        int z = inflate(&f->zs, Z_NO_FLUSH);
+        got += want - f->zs.avail_out;
+        if (z == Z_STREAM_END) {
+            int c;
+            if (f->zs.avail_in == 0 && (c = fgetc(f->fp)) != EOF) {
+                ungetc(c, f->fp);
+            } else if (f->zs.avail_in == 0) {
+                f->zdone = true;
+                break;
+            }
+            if (f->zs.avail_in > 0 && f->zs.next_in[0] != 0x1f) {
+                f->zdone = true;  /* trailing bytes that are not a member */
+                break;
+            }
+            z = inflateReset(&f->zs);
+        }
+        if (z != Z_OK && z != Z_BUF_ERROR) {
+            f->zerr = z;
             return -1;
-        if (r == 0)
-            break;
-        got += (size_t)r;
+        }
     }
     return (long long)got;
 }
 
-/* The text of zlib's last error on gz, or "unexpected end of file". */
-static const char *zlib_reason(gzFile gz)
+/* Read all of n bytes (or fewer at the end); -1 on a zlib error. */
+static long long read_full(struct idx_file *f, uint8_t *p, size_t n)
 {
-    int code;
-    const char *msg = gzerror(gz, &code);
-    return code != Z_OK && msg && *msg ? msg : "unexpected end of file";
+    if (f->gzip)
+        return inflate_some(f, p, n);
+    size_t got = fread(p, 1, n, f->fp);
+    return ferror(f->fp) ? -1 : (long long)got;
+}
+
+/* Why the last read stopped short: zlib's message or the end of the file. */
+static const char *zlib_reason(const struct idx_file *f)
+{
+    if (f->zerr != Z_OK)
+        return f->zs.msg ? f->zs.msg : zError(f->zerr);
+    if (!f->gzip && ferror(f->fp))
+        return "read error";
+    return "unexpected end of file";
+}
+
+/* Open path, and start inflate when it begins with gzip's magic 1f 8b. */
+static cg_status idx_start(struct idx_file *f, const char *path)
+{
+    uint8_t magic[2];
+    size_t r;
+
+    if (!(f->fp = fopen(path, "rb")))
+        return cg__fail(CG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    r = fread(magic, 1, 2, f->fp);
+    rewind(f->fp);
+    f->gzip = r == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+    if (!f->gzip)
+        return CG_OK;
+    f->zs.zalloc = z_alloc;
+    f->zs.zfree = z_free;
+    f->zs.opaque = Z_NULL;
+    int z = inflateInit2(&f->zs, 15 + 16);  /* 16: gzip wrapper */
+    if (z != Z_OK)
+        return z == Z_MEM_ERROR ? cg__fail(CG_ERR_NOMEM, "%s: out of memory for zlib", path)
+                                : cg__fail(CG_ERR_IO, "%s: zlib: %s", path, zError(z));
+    f->zinit = true;
+    return CG_OK;
 }
 
 /* Open an IDX file and check its header and sizes (nothing allocated). */
@@ -72,19 +157,20 @@ static cg_status idx_open(struct idx_file *f, const char *path, int want_ndim)
     if (stat(path, &st) != 0)
         return cg__fail(CG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     f->file_size = (size_t)st.st_size;
-    if (!(f->gz = gzopen(path, "rb")))
-        return cg__fail(CG_ERR_IO, "%s: cannot open: %s", path,
-                        errno ? strerror(errno) : "out of memory");
-    if (read_full(f->gz, head, 4) != 4)
+    if (idx_start(f, path) != CG_OK)
+        return cg_errcode();
+    long long r = read_full(f, head, 4);
+    if (r == -1 && f->zerr == Z_MEM_ERROR)
+        return cg__fail(CG_ERR_NOMEM, "%s: out of memory for zlib", path);
+    if (r != 4)
         return cg__fail(CG_ERR_FORMAT, "%s: %s", path,
                         f->file_size == 0 ? "empty file" : "truncated header");
-    f->gzip = !gzdirect(f->gz);
     if (head[0] != 0 || head[1] != 0 || head[2] != IDX_UBYTE || head[3] != want_ndim)
         return cg__fail(CG_ERR_FORMAT, "%s: bad magic 0x%02x%02x%02x%02x (expected "
                         "0x000008%02x: unsigned bytes, %d dimensions)", path, head[0],
                         head[1], head[2], head[3], want_ndim, want_ndim);
     f->ndim = want_ndim;
-    if (read_full(f->gz, head + 4, 4 * (size_t)f->ndim) != 4 * f->ndim)
+    if (read_full(f, head + 4, 4 * (size_t)f->ndim) != 4 * f->ndim)
         return cg__fail(CG_ERR_FORMAT, "%s: truncated header", path);
     f->data_size = 1;
     for (int d = 0; d < f->ndim; d++) {
@@ -117,7 +203,11 @@ static uint8_t *idx_read(struct idx_file *f)
     if (!(buf = cg__malloc(cap)))
         return NULL;
     for (;;) {
-        r = read_full(f->gz, buf + got, cap - got);
+        r = read_full(f, buf + got, cap - got);
+        if (r < 0 && f->zerr == Z_MEM_ERROR) {
+            cg__fail(CG_ERR_NOMEM, "%s: out of memory for zlib", f->path);
+            goto fail;
+        }
         if (r < 0)
             goto bad;
         got += (size_t)r;
@@ -131,15 +221,20 @@ static uint8_t *idx_read(struct idx_file *f)
     }
     if (got < f->data_size)
         goto bad;
-    if (gzread(f->gz, &extra, 1) != 0) {
-        cg__fail(CG_ERR_FORMAT, "%s: more data than the header's %zu bytes", f->path,
-                 f->data_size);
+    r = read_full(f, &extra, 1);
+    if (r < 0 && f->zerr == Z_MEM_ERROR) {
+        cg__fail(CG_ERR_NOMEM, "%s: out of memory for zlib", f->path);
+        goto fail;
+    }
+    if (r != 0) {
+        cg__fail(CG_ERR_FORMAT, "%s: more data than the header's %zu bytes%s%s", f->path,
+                 f->data_size, r < 0 ? ": " : "", r < 0 ? zlib_reason(f) : "");
         goto fail;
     }
     return buf;
 bad:
     cg__fail(CG_ERR_FORMAT, "%s: truncated: the header says %zu bytes of data, got %zu (%s)",
-             f->path, f->data_size, got, zlib_reason(f->gz));
+             f->path, f->data_size, got, zlib_reason(f));
 fail:
     cg__free(buf);
     return NULL;
