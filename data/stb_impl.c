@@ -6,8 +6,28 @@
  */
 #include "internal.h"
 
-#define STBI_MALLOC(sz)                  cg__malloc(sz)
-#define STBI_REALLOC_SIZED(p, oldsz, sz) cg__realloc((p), (oldsz), (sz))
+/* stb_image does not always report a failed allocation: a failed probe
+ * allocation reads as "not this format", and its zlib returns NULL without a
+ * reason, leaving an older reason in place. So every failed allocation is
+ * noted here, and a decode that fails after one is out of memory. */
+static _Thread_local bool stb_oom;
+
+static void *stb_malloc(size_t size)
+{
+    void *p = cg__malloc(size);
+    stb_oom |= p == NULL;
+    return p;
+}
+
+static void *stb_realloc(void *ptr, size_t old_size, size_t size)
+{
+    void *p = cg__realloc(ptr, old_size, size);
+    stb_oom |= p == NULL;
+    return p;
+}
+
+#define STBI_MALLOC(sz)                  stb_malloc(sz)
+#define STBI_REALLOC_SIZED(p, oldsz, sz) stb_realloc((p), (oldsz), (sz))
 #define STBI_FREE(p)                     cg__free(p)
 #define STBI_FAILURE_USERMSG            /* "Corrupt PNG", not "outofdata" */
 #define STBI_ONLY_PNG
@@ -50,17 +70,19 @@
 uint8_t *cg__image_decode(const char *path, int want, int *w, int *h, int *comp,
                           const char **reason)
 {
+    stb_oom = false;
     uint8_t *px = stbi_load(path, w, h, comp, want);
 
-    *reason = px ? NULL : stbi_failure_reason();
+    *reason = px ? NULL : stb_oom ? "Out of memory" : stbi_failure_reason();
     return px;
 }
 
 bool cg__image_info(const char *path, int *w, int *h, int *comp, const char **reason)
 {
+    stb_oom = false;
     bool ok = stbi_info(path, w, h, comp) != 0;
 
-    *reason = ok ? NULL : stbi_failure_reason();
+    *reason = ok ? NULL : stb_oom ? "Out of memory" : stbi_failure_reason();
     return ok;
 }
 
