@@ -2,7 +2,8 @@
 #
 #   make             libcgrad.a (float), libcgrad64.a (double), the cgrad program
 #   make test        install missing system packages, build, run every test
-#   make check       the tests under ASan + UBSan, then the extra checks
+#   make check       the tests under ASan + UBSan, fuzz smoke runs, valgrind
+#   make fuzz        each libFuzzer target for FUZZ_SECONDS (default 300)
 #   make examples    build examples/
 #   make bench       release build, run the benchmarks (never part of test)
 #   make demo        train the Fashion-MNIST demo model
@@ -133,12 +134,87 @@ test: deps
 test-run: tests
 	@BUILD=$(BUILD) tests/run.sh $(TESTS32) $(TESTS64)
 
+# make check: every test under ASan + UBSan (its own build folder), a short
+# run of every fuzz target from its seed corpus, and the cgrad program's
+# end-to-end tests under valgrind memcheck (docs/RELIABILITY.md).
+CHECK_FUZZ_SECONDS ?= 20
 check: deps
 	@scripts/deps.sh check
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/check CC=clang \
 	    OPT="-O1 -g -fno-omit-frame-pointer" \
 	    CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all $(CFLAGS)" \
 	    LDFLAGS="-fsanitize=address,undefined $(LDFLAGS)" test-run
+	@$(MAKE) --no-print-directory fuzz-run FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
+	@$(MAKE) --no-print-directory valgrind-run
+
+# ---- fuzzing (clang's libFuzzer, ASan + UBSan) -------------------------------
+# The library is compiled again with the sanitizers and libFuzzer's coverage
+# into $(BUILD)/fuzz; each tests/fuzz/fuzz_<name>.c is one target, run from
+# tests/fuzz/corpus/<name>/ (the seeds, read only) and $(BUILD)/fuzz/corpus/
+# <name>/ (what it finds). `make fuzz` runs each for FUZZ_SECONDS.
+
+FUZZ_SECONDS ?= 300
+FUZZ_CC     ?= clang
+FUZZ_DIR     = $(BUILD)/fuzz
+FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS  = -std=c11 -O1 -g -fno-omit-frame-pointer $(WARN) -D_POSIX_C_SOURCE=200809L \
+               -I. $(PKG_CFLAGS) $(FUZZ_SAN)
+FUZZ_SRC    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+# the option-parser target needs cli/ (everything but main())
+FUZZ_SRC    := $(if $(CLI_SRC),$(FUZZ_SRC),$(filter-out tests/fuzz/fuzz_cli.c,$(FUZZ_SRC)))
+FUZZ_BINS   := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_DIR)/%)
+FUZZ_LIB    := $(FUZZ_DIR)/libcgrad-fuzz.a
+FUZZ_CLI_OBJ := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(filter-out cli/main.c,$(CLI_SRC)))
+
+.PHONY: fuzz fuzz-build fuzz-run valgrind-run
+
+$(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(say) FUZZCC $<
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_LIB): $(LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
+	$(say) AR $@
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_cli: $(FUZZ_CLI_OBJ)
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(FUZZ_LIB)
+	$(say) FUZZ $@
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(filter %.o,$^) $(FUZZ_LIB) $(LIBS)
+
+fuzz-build: deps
+	@scripts/deps.sh check
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+
+fuzz-run: fuzz-build
+	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_DIR) $(FUZZ_BINS)
+
+fuzz:
+	@$(MAKE) --no-print-directory fuzz-run FUZZ_SECONDS=$(FUZZ_SECONDS)
+
+# ---- valgrind ------------------------------------------------------------------
+# The end-to-end tests of the cgrad program (tests/test_cli.c), run against a
+# wrapper that execs the normal build's cgrad under memcheck: any error or
+# definite leak exits 99 (the test sees a wrong exit status) and is logged
+# in $(BUILD)/valgrind/ (checked after the run).
+
+VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+           --show-leak-kinds=definite --track-fds=no
+
+valgrind-run:
+	@if [ -z "$(CLI)" ] || [ ! -f tests/test_cli.c ]; then \
+	    echo "valgrind: no cli/ or tests/test_cli.c yet: skipped"; exit 0; fi; \
+	$(MAKE) --no-print-directory $(CLI) $(BUILD)/tests/f32/test_cli && \
+	rm -rf $(BUILD)/valgrind && mkdir -p $(BUILD)/valgrind && \
+	printf '#!/bin/sh\nexec $(VALGRIND) --log-file=%s/vg.%%%%p.log %s "$$@"\n' \
+	    "$$(cd $(BUILD)/valgrind && pwd)" "$$(cd $(BUILD) && pwd)/cgrad" \
+	    > $(BUILD)/valgrind/cgrad && chmod +x $(BUILD)/valgrind/cgrad && \
+	BUILD=$(BUILD)/valgrind tests/run.sh $(BUILD)/tests/f32/test_cli && \
+	if grep -l . $(BUILD)/valgrind/vg.*.log 2>/dev/null; then \
+	    echo "valgrind: reports above (in $(BUILD)/valgrind/)"; \
+	    cat $(BUILD)/valgrind/vg.*.log; exit 1; fi; \
+	echo "valgrind: cgrad end-to-end tests: 0 errors, 0 definite leaks ($$(ls $(BUILD)/valgrind/vg.*.log | wc -l) runs)"
 
 examples: $(EXAMPLES)
 

@@ -4,6 +4,8 @@
  * library's allocator hook, their symbols stay static, and their warnings
  * under our flags are silenced only around the #includes.
  */
+#include <stdio.h>
+
 #include "internal.h"
 
 /* stb_image does not always report a failed allocation: a failed probe
@@ -67,13 +69,43 @@ static void *stb_realloc(void *ptr, size_t old_size, size_t size)
 #pragma GCC diagnostic ignored "-Wunused-function"
 #endif
 
+/* Larger images are refused before any pixel is allocated: a 50-byte BMP or
+ * PPM header may claim 30000 x 30000 pixels (stb_image's own limit is 2^24
+ * per side), and stb would allocate and zero-fill gigabytes for it. */
+#define IMAGE_MAX_PIXELS ((long long)1 << 24)   /* 4096 x 4096: 64 MB as RGBA */
+
+static _Thread_local char size_reason[96];
+
+/* NULL if w x h is a size we decode, else why not (static text). */
+static const char *size_problem(int w, int h)
+{
+    if (w <= 0 || h <= 0) {
+        snprintf(size_reason, sizeof size_reason, "image of %d x %d pixels", w, h);
+        return size_reason;
+    }
+    if ((long long)w * h > IMAGE_MAX_PIXELS) {
+        snprintf(size_reason, sizeof size_reason,
+                 "image of %d x %d pixels is too large (limit %lld pixels)", w, h,
+                 IMAGE_MAX_PIXELS);
+        return size_reason;
+    }
+    return NULL;
+}
+
 uint8_t *cg__image_decode(const char *path, int want, int *w, int *h, int *comp,
                           const char **reason)
 {
     stb_oom = false;
+    if (stbi_info(path, w, h, comp) && (*reason = size_problem(*w, *h)) != NULL)
+        return NULL;
+    stb_oom = false;
     uint8_t *px = stbi_load(path, w, h, comp, want);
 
     *reason = px ? NULL : stb_oom ? "Out of memory" : stbi_failure_reason();
+    if (px && (*reason = size_problem(*w, *h)) != NULL) {  /* stb takes 0 rows */
+        stbi_image_free(px);
+        px = NULL;
+    }
     return px;
 }
 
@@ -83,6 +115,8 @@ bool cg__image_info(const char *path, int *w, int *h, int *comp, const char **re
     bool ok = stbi_info(path, w, h, comp) != 0;
 
     *reason = ok ? NULL : stb_oom ? "Out of memory" : stbi_failure_reason();
+    if (ok && (*reason = size_problem(*w, *h)) != NULL)
+        ok = false;
     return ok;
 }
 
