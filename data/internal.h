@@ -126,6 +126,10 @@ void      cg__lt_free(struct cg__label_table *t);
 uint8_t *cg__image_decode(const char *path, int want, int *w, int *h, int *comp,
                           const char **reason);
 /* Size and channel count of an image file without decoding it. */
+/* The largest image decoded, in pixels (2^24); larger ones are refused from
+ * their header before any allocation. A variable only so that the fuzz
+ * target can lower it (decoding 2^24 zero pixels per input is slow). */
+extern long long cg__image_max_pixels;
 bool     cg__image_info(const char *path, int *w, int *h, int *comp, const char **reason);
 void     cg__image_free(uint8_t *pixels);
 /* Resize packed 8-bit pixels (stb_image_resize's default filter). false if

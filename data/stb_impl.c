@@ -72,7 +72,7 @@ static void *stb_realloc(void *ptr, size_t old_size, size_t size)
 /* Larger images are refused before any pixel is allocated: a 50-byte BMP or
  * PPM header may claim 30000 x 30000 pixels (stb_image's own limit is 2^24
  * per side), and stb would allocate and zero-fill gigabytes for it. */
-#define IMAGE_MAX_PIXELS ((long long)1 << 24)   /* 4096 x 4096: 64 MB as RGBA */
+long long cg__image_max_pixels = (long long)1 << 24;   /* 4096 x 4096: 64 MB as RGBA */
 
 static _Thread_local char size_reason[96];
 
@@ -83,13 +83,26 @@ static const char *size_problem(int w, int h)
         snprintf(size_reason, sizeof size_reason, "image of %d x %d pixels", w, h);
         return size_reason;
     }
-    if ((long long)w * h > IMAGE_MAX_PIXELS) {
+    if ((long long)w * h > cg__image_max_pixels) {
         snprintf(size_reason, sizeof size_reason,
                  "image of %d x %d pixels is too large (limit %lld pixels)", w, h,
-                 IMAGE_MAX_PIXELS);
+                 cg__image_max_pixels);
         return size_reason;
     }
     return NULL;
+}
+
+/* stb_image 2.27 (Debian's) converts a 16-bit PGM/PPM to other channel
+ * counts with its 8-bit converter and reads past the buffer (CVE-2021-42716,
+ * found here by fuzz_image): such files are refused before decoding. */
+static bool is_pnm16(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    int a = f ? fgetc(f) : EOF, b = f ? fgetc(f) : EOF;
+
+    if (f)
+        fclose(f);
+    return a == 'P' && (b == '5' || b == '6') && stbi_is_16_bit(path);
 }
 
 uint8_t *cg__image_decode(const char *path, int want, int *w, int *h, int *comp,
@@ -98,6 +111,10 @@ uint8_t *cg__image_decode(const char *path, int want, int *w, int *h, int *comp,
     stb_oom = false;
     if (stbi_info(path, w, h, comp) && (*reason = size_problem(*w, *h)) != NULL)
         return NULL;
+    if (is_pnm16(path)) {
+        *reason = "16-bit PGM/PPM is not supported";
+        return NULL;
+    }
     stb_oom = false;
     uint8_t *px = stbi_load(path, w, h, comp, want);
 

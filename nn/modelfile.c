@@ -178,6 +178,19 @@ static cg_model *model_of(const cg_safetensors *st, const char *path)
     if (input && (strtol(input, &end, 10) != arch.sizes[0] || *end || !*input))
         return cg__fail_null(CG_ERR_FORMAT, "%s: input_size \"%s\" does not match the "
                              "spec \"%s\"", path, input, spec);
+    /* A spec is small text that may ask for 2^48 parameters: the file's
+     * tensors (already read, so bounded by its size) must hold them all
+     * before the model is allocated. */
+    size_t need = 0, have = 0, layer;
+    for (int i = 0; i + 1 < arch.n_sizes; i++)
+        if (!cg__mul_size((size_t)arch.sizes[i] + 1, (size_t)arch.sizes[i + 1], &layer) ||
+            !cg__add_size(need, layer, &need))
+            need = SIZE_MAX;
+    for (int i = 0; i < cg_safetensors_count(st); i++)
+        have += cg_safetensors_tensor(st, i)->size;
+    if (need > have)
+        return cg__fail_null(CG_ERR_FORMAT, "%s: the spec \"%s\" needs %zu parameters, "
+                             "the file holds %zu", path, spec, need, have);
     return cg_model_new(&arch);
 }
 
