@@ -41,21 +41,30 @@ static void adagrad_prepare(cg_optim *o)
  *   state_sum = state_sum + g^2
  *   p = p - clr * g / (sqrt(state_sum) + eps)
  *
- * p, grad, state_sum: [size] of parameter i; this updates [begin, end).
+ * p, grad, state_sum: [n] (a range of parameter i and its state).
  */
+CG__KERNEL void adagrad_kernel(const struct cg__adagrad_scalars *k, cg_float *restrict p,
+                               const cg_float *restrict grad, cg_float *restrict sum,
+                               size_t n, bool decay)
+{
+    const cg_float wd = k->weight_decay, eps = k->eps, neg_clr = -k->clr;
+    for (size_t j = 0; j < n; j++) {
+        cg_float g = decay ? grad[j] + wd * p[j] : grad[j];
+        sum[j] = sum[j] + g * g;
+        p[j] = p[j] + neg_clr * g / (SQRT(sum[j]) + eps);
+    }
+}
+
 static void adagrad_update(const cg_optim *o, int i, size_t begin, size_t end)
 {
-    const struct cg__adagrad_scalars k = o->k.adagrad;
-    cg_float *restrict p = o->params[i]->data;
-    const cg_float *restrict grad = o->params[i]->grad;
-    cg_float *restrict sum = cg__slot(o, i, SLOT_SUM);
-    const cg_float neg_clr = -k.clr;
-
-    for (size_t j = begin; j < end; j++) {
-        cg_float g = k.weight_decay != 0 ? grad[j] + k.weight_decay * p[j] : grad[j];
-        sum[j] = sum[j] + g * g;
-        p[j] = p[j] + neg_clr * g / (SQRT(sum[j]) + k.eps);
-    }
+    const struct cg__adagrad_scalars *k = &o->k.adagrad;
+    cg_float *p = o->params[i]->data + begin;
+    const cg_float *grad = o->params[i]->grad + begin;
+    cg_float *sum = cg__slot(o, i, SLOT_SUM) + begin;
+    if (k->weight_decay != 0)
+        adagrad_kernel(k, p, grad, sum, end - begin, true);
+    else
+        adagrad_kernel(k, p, grad, sum, end - begin, false);
 }
 
 static void adagrad_describe(const cg_optim *o, char *buf, size_t n)

@@ -67,36 +67,60 @@ static void adam_prepare(cg_optim *o)
  *   p = p - (lr / (1 - beta1^t)) * m / denom
  *
  * That is the docs' m^ / (sqrt(v^ / bc2) + eps) written the way PyTorch's
- * implementation evaluates it. p, grad, m, v, vmax: [size] of parameter i;
- * this updates [begin, end).
+ * implementation evaluates it. p, grad, m, v, vmax: [n] (a range of
+ * parameter i and its state).
  */
-static void adam_update(const cg_optim *o, int i, size_t begin, size_t end)
+CG__KERNEL void adam_kernel(const struct cg__adam_scalars *k, cg_float *restrict p,
+                            const cg_float *restrict grad, cg_float *restrict m,
+                            cg_float *restrict v, cg_float *restrict vmax, size_t n,
+                            bool decay, bool amsgrad)
 {
-    const struct cg__adam_scalars k = o->k.adam;
-    const bool decoupled = o->ops == &adamw_ops;
-    cg_float *restrict p = o->params[i]->data;
-    const cg_float *restrict grad = o->params[i]->grad;
-    cg_float *restrict m = cg__slot(o, i, SLOT_EXP_AVG);
-    cg_float *restrict v = cg__slot(o, i, SLOT_EXP_AVG_SQ);
-    cg_float *restrict vmax = cg__slot(o, i, SLOT_MAX_EXP_AVG_SQ);
-    const cg_float l2 = decoupled ? 0 : k.weight_decay;
-
-    if (decoupled && k.weight_decay != 0)
-        for (size_t j = begin; j < end; j++)
-            p[j] = p[j] * k.decay;
-    for (size_t j = begin; j < end; j++) {
-        cg_float g = l2 != 0 ? grad[j] + l2 * p[j] : grad[j];
-        m[j] = k.beta1 * m[j] + k.one_minus_beta1 * g;
-        v[j] = v[j] * k.beta2 + k.one_minus_beta2 * g * g;
+    const cg_float wd = k->weight_decay, beta1 = k->beta1, beta1c = k->one_minus_beta1;
+    const cg_float beta2 = k->beta2, beta2c = k->one_minus_beta2, eps = k->eps;
+    const cg_float neg_step_size = k->neg_step_size, bc2_sqrt = k->bias_correction2_sqrt;
+    for (size_t j = 0; j < n; j++) {
+        cg_float g = decay ? grad[j] + wd * p[j] : grad[j];
+        m[j] = beta1 * m[j] + beta1c * g;
+        v[j] = v[j] * beta2 + beta2c * g * g;
         cg_float vhat = v[j];
-        if (vmax) {
+        if (amsgrad) {
             /* torch.maximum: a NaN in either gives NaN (fmax would drop it). */
             vmax[j] = (vmax[j] < v[j] || v[j] != v[j]) ? v[j] : vmax[j];
             vhat = vmax[j];
         }
-        cg_float denom = SQRT(vhat) / k.bias_correction2_sqrt + k.eps;
-        p[j] = p[j] + k.neg_step_size * m[j] / denom;
+        cg_float denom = SQRT(vhat) / bc2_sqrt + eps;
+        p[j] = p[j] + neg_step_size * m[j] / denom;
     }
+}
+
+static void adam_update(const cg_optim *o, int i, size_t begin, size_t end)
+{
+    const struct cg__adam_scalars *k = &o->k.adam;
+    cg_float *p = o->params[i]->data + begin;
+    const cg_float *grad = o->params[i]->grad + begin;
+    cg_float *m = cg__slot(o, i, SLOT_EXP_AVG) + begin;
+    cg_float *v = cg__slot(o, i, SLOT_EXP_AVG_SQ) + begin;
+    cg_float *vmax = cg__slot(o, i, SLOT_MAX_EXP_AVG_SQ);
+    size_t n = end - begin;
+    vmax = vmax ? vmax + begin : NULL;
+
+    /* AdamW: decoupled decay of the parameter, before the update. */
+    const bool decoupled = o->ops == &adamw_ops;
+    if (decoupled && k->weight_decay != 0) {
+        const cg_float decay = k->decay;
+        for (size_t j = 0; j < n; j++)
+            p[j] = p[j] * decay;
+    }
+    /* Adam: L2 penalty added to the gradient. One loop per combination. */
+    const bool l2 = !decoupled && k->weight_decay != 0;
+    if (l2 && vmax)
+        adam_kernel(k, p, grad, m, v, vmax, n, true, true);
+    else if (l2)
+        adam_kernel(k, p, grad, m, v, vmax, n, true, false);
+    else if (vmax)
+        adam_kernel(k, p, grad, m, v, vmax, n, false, true);
+    else
+        adam_kernel(k, p, grad, m, v, vmax, n, false, false);
 }
 
 static void adam_describe(const cg_optim *o, char *buf, size_t n)

@@ -15,6 +15,15 @@
 
 #define CG__MAX_SLOTS 3
 
+/* For the update kernels: a function with bool arguments inlined at call
+ * sites with constant ones, so each combination of options becomes its own
+ * branch-free loop that the compiler can vectorize. */
+#if defined(__GNUC__)
+#define CG__KERNEL static inline __attribute__((always_inline))
+#else
+#define CG__KERNEL static inline
+#endif
+
 /* Per-step scalars of each algorithm, rounded to cg_float once per step. */
 struct cg__sgd_scalars {
     cg_float lr, weight_decay, momentum, one_minus_dampening;

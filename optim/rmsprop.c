@@ -47,35 +47,57 @@ static void rmsprop_prepare(cg_optim *o)
  *   else:
  *       p = p - lr * g / (sqrt(v~) + eps)
  *
- * p, grad, v, ga, b: [size] of parameter i; this updates [begin, end).
+ * p, grad, v, ga, b: [n] (a range of parameter i and its state).
  * Products in PyTorch's kernel order: addcmul is v + (s * g) * g, addcdiv
  * is p + (s * g) / d.
  */
-static void rmsprop_update(const cg_optim *o, int i, size_t begin, size_t end)
+CG__KERNEL void rmsprop_kernel(const struct cg__rmsprop_scalars *k, cg_float *restrict p,
+                               const cg_float *restrict grad, cg_float *restrict v,
+                               cg_float *restrict b, cg_float *restrict ga, size_t n,
+                               bool decay, bool momentum, bool centered)
 {
-    const struct cg__rmsprop_scalars k = o->k.rmsprop;
-    cg_float *restrict p = o->params[i]->data;
-    const cg_float *restrict grad = o->params[i]->grad;
-    cg_float *restrict v = cg__slot(o, i, SLOT_SQUARE_AVG);
-    cg_float *restrict b = cg__slot(o, i, SLOT_MOMENTUM);
-    cg_float *restrict ga = cg__slot(o, i, SLOT_GRAD_AVG);
-    const cg_float neg_lr = -k.lr;
-
-    for (size_t j = begin; j < end; j++) {
-        cg_float g = k.weight_decay != 0 ? grad[j] + k.weight_decay * p[j] : grad[j];
-        v[j] = v[j] * k.alpha + k.one_minus_alpha * g * g;
+    const cg_float wd = k->weight_decay, alpha = k->alpha, alpha1 = k->one_minus_alpha;
+    const cg_float mu = k->momentum, eps = k->eps, neg_lr = -k->lr;
+    for (size_t j = 0; j < n; j++) {
+        cg_float g = decay ? grad[j] + wd * p[j] : grad[j];
+        v[j] = v[j] * alpha + alpha1 * g * g;
         cg_float vt = v[j];
-        if (ga) {
-            ga[j] = ga[j] * k.alpha + k.one_minus_alpha * g;
+        if (centered) {
+            ga[j] = ga[j] * alpha + alpha1 * g;
             vt = vt + (cg_float)-1 * ga[j] * ga[j];
         }
-        cg_float avg = SQRT(vt) + k.eps;
-        if (b) {
-            b[j] = b[j] * k.momentum + g / avg;
+        cg_float avg = SQRT(vt) + eps;
+        if (momentum) {
+            b[j] = b[j] * mu + g / avg;
             p[j] = p[j] + neg_lr * b[j];
         } else {
             p[j] = p[j] + neg_lr * g / avg;
         }
+    }
+}
+
+static void rmsprop_update(const cg_optim *o, int i, size_t begin, size_t end)
+{
+    const struct cg__rmsprop_scalars *k = &o->k.rmsprop;
+    cg_float *p = o->params[i]->data + begin;
+    const cg_float *grad = o->params[i]->grad + begin;
+    cg_float *v = cg__slot(o, i, SLOT_SQUARE_AVG) + begin;
+    cg_float *b = cg__slot(o, i, SLOT_MOMENTUM);
+    cg_float *ga = cg__slot(o, i, SLOT_GRAD_AVG);
+    size_t n = end - begin;
+    b = b ? b + begin : NULL;
+    ga = ga ? ga + begin : NULL;
+
+    /* One branch-free loop per combination of options. */
+    switch ((k->weight_decay != 0 ? 4 : 0) | (b ? 2 : 0) | (ga ? 1 : 0)) {
+    case 0: rmsprop_kernel(k, p, grad, v, b, ga, n, false, false, false); break;
+    case 1: rmsprop_kernel(k, p, grad, v, b, ga, n, false, false, true); break;
+    case 2: rmsprop_kernel(k, p, grad, v, b, ga, n, false, true, false); break;
+    case 3: rmsprop_kernel(k, p, grad, v, b, ga, n, false, true, true); break;
+    case 4: rmsprop_kernel(k, p, grad, v, b, ga, n, true, false, false); break;
+    case 5: rmsprop_kernel(k, p, grad, v, b, ga, n, true, false, true); break;
+    case 6: rmsprop_kernel(k, p, grad, v, b, ga, n, true, true, false); break;
+    default: rmsprop_kernel(k, p, grad, v, b, ga, n, true, true, true); break;
     }
 }
 

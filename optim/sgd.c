@@ -36,31 +36,53 @@ static void sgd_prepare(cg_optim *o)
  *       else:         g = b
  *   p = p - lr * g
  *
- * p, grad, b: [size] of parameter i; this updates [begin, end). The
- * operation order is PyTorch's (grad.add(p, alpha=wd), buf.mul_(mu).add_(g,
+ * p, grad, b: [n] (a range of parameter i and its state). The operation
+ * order is PyTorch's (grad.add(p, alpha=wd), buf.mul_(mu).add_(g,
  * alpha=1-damp), p.add_(g, alpha=-lr)).
  */
+CG__KERNEL void sgd_kernel(const struct cg__sgd_scalars *k, cg_float *restrict p,
+                           const cg_float *restrict grad, cg_float *restrict b, size_t n,
+                           bool decay, bool momentum, bool first, bool nesterov)
+{
+    const cg_float wd = k->weight_decay, mu = k->momentum, damp1 = k->one_minus_dampening;
+    const cg_float neg_lr = -k->lr;
+    for (size_t j = 0; j < n; j++) {
+        cg_float g = decay ? grad[j] + wd * p[j] : grad[j];
+        if (momentum) {
+            b[j] = first ? g : b[j] * mu + damp1 * g;
+            g = nesterov ? g + mu * b[j] : b[j];
+        }
+        p[j] = p[j] + neg_lr * g;
+    }
+}
+
 static void sgd_update(const cg_optim *o, int i, size_t begin, size_t end)
 {
-    const struct cg__sgd_scalars k = o->k.sgd;
-    const bool nesterov = o->hp.sgd.nesterov;
-    cg_float *restrict p = o->params[i]->data;
-    const cg_float *restrict grad = o->params[i]->grad;
-    cg_float *restrict b = cg__slot(o, i, SLOT_MOMENTUM);
-    const cg_float neg_lr = -k.lr;
+    const struct cg__sgd_scalars *k = &o->k.sgd;
+    cg_float *p = o->params[i]->data + begin;
+    const cg_float *grad = o->params[i]->grad + begin;
+    cg_float *b = cg__slot(o, i, SLOT_MOMENTUM);
+    size_t n = end - begin;
+    const bool decay = k->weight_decay != 0;
 
     if (!b) {
-        for (size_t j = begin; j < end; j++) {
-            cg_float g = k.weight_decay != 0 ? grad[j] + k.weight_decay * p[j] : grad[j];
-            p[j] = p[j] + neg_lr * g;
-        }
+        if (decay)
+            sgd_kernel(k, p, grad, NULL, n, true, false, false, false);
+        else
+            sgd_kernel(k, p, grad, NULL, n, false, false, false, false);
         return;
     }
-    for (size_t j = begin; j < end; j++) {
-        cg_float g = k.weight_decay != 0 ? grad[j] + k.weight_decay * p[j] : grad[j];
-        b[j] = k.first ? g : b[j] * k.momentum + k.one_minus_dampening * g;
-        g = nesterov ? g + k.momentum * b[j] : b[j];
-        p[j] = p[j] + neg_lr * g;
+    b += begin;
+    /* One branch-free loop per combination of options. */
+    switch ((decay ? 4 : 0) | (k->first ? 2 : 0) | (o->hp.sgd.nesterov ? 1 : 0)) {
+    case 0: sgd_kernel(k, p, grad, b, n, false, true, false, false); break;
+    case 1: sgd_kernel(k, p, grad, b, n, false, true, false, true); break;
+    case 2: sgd_kernel(k, p, grad, b, n, false, true, true, false); break;
+    case 3: sgd_kernel(k, p, grad, b, n, false, true, true, true); break;
+    case 4: sgd_kernel(k, p, grad, b, n, true, true, false, false); break;
+    case 5: sgd_kernel(k, p, grad, b, n, true, true, false, true); break;
+    case 6: sgd_kernel(k, p, grad, b, n, true, true, true, false); break;
+    default: sgd_kernel(k, p, grad, b, n, true, true, true, true); break;
     }
 }
 
