@@ -29,6 +29,14 @@ WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototype
        -Wcast-qual -Wpointer-arith -Wwrite-strings -Wdouble-promotion \
        -Werror=implicit-function-declaration -Werror
 OPT ?= -O2 -g
+# Quiet by default; `make V=1` shows the full commands.
+ifeq ($(V),1)
+Q =
+say = @true
+else
+Q = @
+say = @printf '  %-6s %s\n'
+endif
 ALL_CFLAGS = -std=c11 $(OPT) $(WARN) -D_POSIX_C_SOURCE=200809L -I. $(PKG_CFLAGS) $(CFLAGS)
 LIBS = $(PKG_LIBS) -lpthread -lm
 
@@ -61,26 +69,32 @@ lib: $(LIB32) $(LIB64)
 
 $(BUILD)/f32/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+	$(say) CC $<
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/f64/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -DCG_DOUBLE -MMD -MP -c $< -o $@
+	$(say) CC64 $<
+	$(Q)$(CC) $(ALL_CFLAGS) -DCG_DOUBLE -MMD -MP -c $< -o $@
 
 $(LIB32): $(OBJ32)
 	@mkdir -p $(@D)
-	rm -f $@ && $(AR) rcs $@ $^
+	$(say) AR $@
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 $(LIB64): $(OBJ64)
 	@mkdir -p $(@D)
-	rm -f $@ && $(AR) rcs $@ $^
+	$(say) AR $@
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 $(BUILD)/cli/%.o: cli/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+	$(say) CC $@
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/cgrad: $(CLI_SRC:%.c=$(BUILD)/%.o) $(LIB32)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(say) CC $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/cgrad.pc: cgrad.pc.in cgrad.h
 	@mkdir -p $(@D)
@@ -92,12 +106,14 @@ $(BUILD)/cgrad.pc: cgrad.pc.in cgrad.h
 
 $(BUILD)/tests/f32/%: tests/%.c $(TEST_HELPERS) $(LIB32)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(TEST_HELPERS) \
+	$(say) TEST $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(TEST_HELPERS) \
 	    $(LIB32) $(TEST_LIBS) $(LIBS)
 
 $(BUILD)/tests/f64/%: tests/%.c $(TEST_HELPERS) $(LIB64)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -DCG_DOUBLE $(TEST_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< \
+	$(say) TEST64 $@
+	$(Q)$(CC) $(ALL_CFLAGS) -DCG_DOUBLE $(TEST_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< \
 	    $(TEST_HELPERS) $(LIB64) $(TEST_LIBS) $(LIBS)
 
 tests: $(TESTS32) $(TESTS64) $(CLI) $(EXAMPLES)
@@ -124,7 +140,8 @@ examples: $(EXAMPLES)
 
 $(BUILD)/examples/%: examples/%.c $(LIB32)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(LIB32) $(LIBS)
+	$(say) CC $@
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(LIB32) $(LIBS)
 
 bench: deps
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/release OPT="-O2 -DNDEBUG" bench-run
@@ -134,7 +151,8 @@ bench-run: $(BENCHES) $(CLI)
 
 $(BUILD)/bench/%: bench/%.c $(LIB32)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(LIB32) $(LIBS)
+	$(say) CC $@
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(LIB32) $(LIBS)
 
 demo: deps
 	@scripts/deps.sh demo

@@ -1,0 +1,17 @@
+#!/bin/sh
+# Run every benchmark program of the release build and print one table.
+# Called by `make bench` with BUILD set to the release build folder.
+set -u
+: "${BUILD:=build/release}"
+echo "cgrad benchmarks — $(date -u '+%Y-%m-%d %H:%M UTC'), $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
+echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
+echo
+echo "| metric | value | unit | note |"
+echo "|---|---|---|---|"
+status=0
+for b in "$BUILD"/bench/bench_*; do
+    [ -x "$b" ] || continue
+    "$b" || { echo "| $(basename "$b") | FAILED | | exit $? |"; status=1; }
+done
+exit $status
