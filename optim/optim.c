@@ -77,7 +77,7 @@ cg_optim *cg__optim_new(const char *fn, const struct cg__optim_ops *ops,
 
     cg_optim *o = cg__calloc(1, sizeof *o);
     if (!o)
-        return NULL;
+        goto out_free;
     o->ops = ops;
     o->n = n;
     o->lr = lr;

@@ -807,6 +807,58 @@ static void test_step_does_not_allocate(void **state)
     cg_set_allocator(NULL);
 }
 
+/* Out of memory at every allocation of every constructor in turn: NULL,
+ * CG_ERR_NOMEM, the constructor named, nothing leaked. */
+static int allocs_left;
+static long live;
+
+static void *failing_malloc(size_t n, void *ctx)
+{
+    (void)ctx;
+    if (allocs_left-- <= 0)
+        return NULL;
+    live++;
+    return malloc(n);
+}
+
+static void counting_free(void *p, void *ctx)
+{
+    (void)ctx;
+    if (p)
+        live--;
+    free(p);
+}
+
+static void test_constructors_out_of_memory(void **state)
+{
+    (void)state;
+    static const char *fns[] = {"cg_sgd_new", "cg_rmsprop_new", "cg_adagrad_new",
+                                "cg_adam_new", "cg_adamw_new"};
+    cg_float g[3], d[3] = {0};
+    cg_tensor *ps[2] = {param_over(d, g, 1), param_over(d + 1, g + 1, 2)};
+    struct cg_allocator hook = {failing_malloc, NULL, counting_free, NULL};
+    for (int which = 0; which < 5; which++) {
+        int fail_at = 0;
+        for (;; fail_at++) {
+            allocs_left = fail_at;
+            live = 0;
+            cg_clear_error();
+            cg_set_allocator(&hook);
+            cg_optim *o = make_optim(which, ps, 2);
+            cg_optim_free(o);
+            cg_set_allocator(NULL);
+            assert_int_equal(live, 0);
+            if (o)
+                break;
+            assert_int_equal(cg_errcode(), CG_ERR_NOMEM);
+            assert_errmsg_contains(fns[which]);
+        }
+        assert_true(fail_at >= 5);   /* lists, then a tensor and a name per buffer */
+    }
+    cg_tensor_free(ps[0]);
+    cg_tensor_free(ps[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -837,6 +889,7 @@ int main(void)
         cmocka_unit_test(test_bad_hyperparameters),
         cmocka_unit_test(test_bad_parameter_lists),
         cmocka_unit_test(test_step_does_not_allocate),
+        cmocka_unit_test(test_constructors_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
