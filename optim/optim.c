@@ -145,6 +145,30 @@ cg_status cg_optim_step(cg_optim *o)
     return CG_OK;
 }
 
+/* Thread t updates its contiguous share of every parameter. */
+static void step_share(void *ctx, int thread, int n_threads)
+{
+    const cg_optim *o = ctx;
+
+    for (int i = 0; i < o->n; i++) {
+        size_t n = o->params[i]->size;
+        size_t begin = n * (size_t)thread / (size_t)n_threads;
+        size_t end = n * (size_t)(thread + 1) / (size_t)n_threads;
+        cg__optim_update_range(o, i, begin, end);
+    }
+}
+
+cg_status cg_optim_step_pool(cg_optim *o, cg_pool *pool)
+{
+    if (!o)
+        return cg__fail(CG_ERR_ARG, "cg_optim_step_pool: optimizer is NULL");
+    cg_status st = cg__optim_begin_step(o);
+    if (st != CG_OK)
+        return st;
+    cg_pool_run(pool, step_share, o);
+    return CG_OK;
+}
+
 void cg_optim_zero_grad(cg_optim *o)
 {
     if (!o)

@@ -109,6 +109,10 @@ void      cg_optim_free(cg_optim *o);
  * one first (so the first step is step 1, as in the docs' pseudocode).
  * CG_ERR_STATE if a parameter's grad buffer has gone (nothing is changed). */
 cg_status cg_optim_step(cg_optim *o);
+/* The same step split across the threads of pool (NULL: the caller alone):
+ * every element's update is the same arithmetic, so the result is the same
+ * bits as cg_optim_step whatever the thread count. */
+cg_status cg_optim_step_pool(cg_optim *o, cg_pool *pool);
 /* Set every parameter's grad to zero (PyTorch's zero_grad(set_to_none=False)). */
 void      cg_optim_zero_grad(cg_optim *o);
 

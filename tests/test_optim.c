@@ -516,6 +516,37 @@ static void test_split_ranges_equal_whole(void **state)
     }
 }
 
+/* cg_optim_step_pool on 2 and 3 threads (3 elements: shares of 1, 1 and 1,
+ * or of 1 and 2) equals a whole step, bit for bit. */
+static void test_step_pool_equals_whole(void **state)
+{
+    (void)state;
+    for (int threads = 1; threads <= 3; threads++) {
+        cg_pool *pool = cg_pool_new(threads);
+        assert_non_null(pool);
+        for (int which = 0; which < 5; which++) {
+            struct problem x, y;
+            problem_init(&x);
+            problem_init(&y);
+            cg_optim *a = make_optim(which, &x.p, 1), *b = make_optim(which, &y.p, 1);
+            for (int s = 0; s < 4; s++) {
+                set_grads(&x.p, 1);
+                set_grads(&y.p, 1);
+                assert_int_equal(cg_optim_step(a), CG_OK);
+                assert_int_equal(cg_optim_step_pool(b, pool), CG_OK);
+            }
+            assert_memory_equal(x.p->data, y.p->data, 3 * sizeof(cg_float));
+            assert_int_equal(cg_optim_steps(b), 4);
+            cg_optim_free(a);
+            cg_optim_free(b);
+            cg_tensor_free(x.p);
+            cg_tensor_free(y.p);
+        }
+        cg_pool_free(pool);
+    }
+    assert_int_equal(cg_optim_step_pool(NULL, NULL), CG_ERR_ARG);
+}
+
 /* 3 steps, state copied out, a new optimizer restored from it, 3 more steps:
  * bit for bit the 6 uninterrupted steps. */
 static void test_state_round_trip(void **state)
@@ -882,6 +913,7 @@ int main(void)
         cmocka_unit_test(test_adamw_amsgrad),
         cmocka_unit_test(test_many_tensors_equal_one),
         cmocka_unit_test(test_split_ranges_equal_whole),
+        cmocka_unit_test(test_step_pool_equals_whole),
         cmocka_unit_test(test_state_round_trip),
         cmocka_unit_test(test_state_names),
         cmocka_unit_test(test_describe),
