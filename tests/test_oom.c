@@ -290,8 +290,9 @@ static void test_oom_load_images(void **state)
 
 /* ---- training ------------------------------------------------------------ */
 
-/* Load the CSV, fit a z-score, build a 2-5-3 model, and train 4 steps of
- * batch 2 with a hand-written SGD update over the flat parameters. */
+/* Load the CSV, fit a z-score, build a 2-5-3 model and an Adam optimizer,
+ * and train 4 steps of batch 2 (forward, cross-entropy, backward, gradient
+ * clipping, step, zero_grad), as the CLI's training loop does. */
 static cg_status train(void *ctx)
 {
     (void)ctx;
@@ -300,9 +301,11 @@ static cg_status train(void *ctx)
     cg_loader *ld = NULL;
     cg_model *m = NULL;
     cg_graph *g = NULL;
+    cg_optim *opt = NULL;
+    cg_tensor *params[8];
     cg_rng rng;
     cg_float x[2 * 2];
-    int y[2];
+    int y[2], np = 0;
     cg_status st = CG_OK;
 
     cg_rng_seed(&rng, 7);
@@ -312,7 +315,12 @@ static cg_status train(void *ctx)
         !(m = cg_model_from_spec("2-5-3:act=tanh")) ||
         (st = cg_model_init(m, CG_INIT_DEFAULT, &rng)) != CG_OK || !(g = cg_graph_new()))
         goto out;
-    cg_tensor *flat = cg_model_flat(m);
+    const struct cg_param *ps = cg_model_params(m, &np);
+    for (int i = 0; i < np; i++)
+        params[i] = ps[i].tensor;
+    struct cg_adam_params ap = cg_adam_defaults();
+    if (!(opt = cg_adam_new(params, np, &ap)))
+        goto out;
     for (int step = 0; step < 4; step++) {
         int rows = cg_loader_next(ld, x, y, NULL);
         if (rows <= 0)
@@ -322,13 +330,15 @@ static cg_status train(void *ctx)
         cg_tensor *loss = cg_cross_entropy(g, cg_model_forward(g, m, xt, &rng), y);
         if (!loss || (st = cg_backward(g, loss)) != CG_OK)
             goto out;
-        for (size_t i = 0; i < flat->size; i++)
-            flat->data[i] -= (cg_float)0.1 * flat->grad[i];
-        cg_model_zero_grad(m);
+        cg_clip_grad_norm(params, np, 1.0);
+        if ((st = cg_optim_step(opt)) != CG_OK)
+            goto out;
+        cg_optim_zero_grad(opt);
     }
 out:
     if (st == CG_OK && cg_errcode() != CG_OK)
         st = cg_errcode();
+    cg_optim_free(opt);
     cg_graph_free(g);
     cg_model_free(m);
     cg_loader_free(ld);
@@ -340,7 +350,7 @@ out:
 static void test_oom_train(void **state)
 {
     (void)state;
-    assert_true(walk("train (CSV, norm, loader, model, 4 steps)", train, NULL, NULL) > 0);
+    assert_true(walk("train (CSV, norm, loader, model, Adam, 4 steps)", train, NULL, NULL) > 0);
 }
 
 /* ---- model and checkpoint files ----------------------------------------- */
