@@ -7,6 +7,7 @@
  * file left beside it. The figures printed ("oom: <scenario>: T allocation
  * points") go into docs/RELIABILITY.md. */
 #include <dirent.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,10 +38,11 @@
 
 /* ---- the failing allocator ---------------------------------------------- */
 
-static long fail_at;    /* 1-based allocation to fail; 0: none */
-static long count;      /* allocations (malloc and realloc) so far */
-static long live;       /* blocks allocated and not yet freed */
-static bool fired;      /* the injected failure happened */
+/* atomic: the data-parallel trainer allocates on its threads too */
+static long fail_at;            /* 1-based allocation to fail; 0: none */
+static atomic_long count;       /* allocations (malloc and realloc) so far */
+static atomic_long live;        /* blocks allocated and not yet freed */
+static atomic_bool fired;       /* the injected failure happened */
 
 static void *t_malloc(size_t n, void *ctx)
 {
@@ -347,9 +349,59 @@ out:
     return st;
 }
 
+/* The same data-parallel: a cg_trainer on 2 threads (pool, per-thread
+ * graphs, a replica), Adam stepped on the trainer's pool. */
+static cg_status train_parallel(void *ctx)
+{
+    (void)ctx;
+    cg_dataset *ds = cg_csv_load("tests/data/csv/iris_small.csv", NULL);
+    cg_loader *ld = NULL;
+    cg_model *m = NULL;
+    cg_trainer *tr = NULL;
+    cg_optim *opt = NULL;
+    cg_tensor *params[8];
+    cg_rng rng;
+    cg_float x[4 * 2];
+    int y[4], np = 0;
+    cg_status st = CG_OK;
+
+    cg_rng_seed(&rng, 7);
+    if (!ds || !(ld = cg_loader_new(ds, 4, true, false, 3)) ||
+        !(m = cg_model_from_spec("2-5-3:act=tanh")) ||
+        (st = cg_model_init(m, CG_INIT_DEFAULT, &rng)) != CG_OK ||
+        !(tr = cg_trainer_new(m, CG_LOSS_CROSS_ENTROPY, 2)))
+        goto out;
+    const struct cg_param *ps = cg_model_params(m, &np);
+    for (int i = 0; i < np; i++)
+        params[i] = ps[i].tensor;
+    struct cg_adam_params ap = cg_adam_defaults();
+    if (!(opt = cg_adam_new(params, np, &ap)))
+        goto out;
+    for (int step = 0; step < 3; step++) {
+        int rows = cg_loader_next(ld, x, y, NULL);
+        struct cg_batch b = {x, y, NULL, rows};
+        struct cg_batch_result r;
+        if (rows <= 0 || (st = cg_trainer_backward(tr, &b, &rng, &r)) != CG_OK ||
+            (st = cg_optim_step_pool(opt, cg_trainer_pool(tr))) != CG_OK)
+            goto out;
+        cg_optim_zero_grad(opt);
+    }
+out:
+    if (st == CG_OK && cg_errcode() != CG_OK)
+        st = cg_errcode();
+    cg_optim_free(opt);
+    cg_trainer_free(tr);
+    cg_model_free(m);
+    cg_loader_free(ld);
+    cg_dataset_free(ds);
+    return st;
+}
+
 static void test_oom_train(void **state)
 {
     (void)state;
+    assert_true(walk("train data-parallel (cg_trainer, 2 threads, Adam, 3 steps)",
+                     train_parallel, NULL, NULL) > 0);
     assert_true(walk("train (CSV, norm, loader, model, Adam, 4 steps)", train, NULL, NULL) > 0);
 }
 
