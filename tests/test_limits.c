@@ -331,17 +331,22 @@ static void test_image_hostile_sizes(void **state)
 
 /* Inputs that crashed fuzz_image (tests/fuzz/corpus/image/crash_*; the first
  * byte chose the extension): a PPM of 2 x 0 pixels (stb accepts 0 rows, the
- * resize divided by 0) and a 16-bit PGM that stb 2.27 converts with its
- * 8-bit converter, reading past its buffer. Both fail cleanly now. */
+ * resize divided by 0), a 16-bit PGM that stb 2.27 converts with its
+ * 8-bit converter, reading past its buffer, and a JPEG Huffman table of
+ * more than 256 codes (stb writes past its table), and a PNG whose IDAT
+ * chunk claims 2 GB (stb allocated it before reading). All fail cleanly
+ * now, without a large allocation. */
 static void test_image_fuzz_regressions(void **state)
 {
     (void)state;
     static const char *const files[][2] = {
         {"tests/fuzz/corpus/image/crash_ppm_zero_height", "zero.ppm"},
         {"tests/fuzz/corpus/image/crash_pnm16_overflow", "deep.pgm"},
+        {"tests/fuzz/corpus/image/crash_jpeg_dht_overflow", "dht.jpg"},
+        {"tests/fuzz/corpus/image/oom_png_idat_length", "idat.png"},
     };
     uint8_t b[4096];
-    for (size_t i = 0; i < 2; i++) {
+    for (size_t i = 0; i < 4; i++) {
         FILE *f = fopen(files[i][0], "rb");
         assert_non_null(f);
         size_t n = fread(b, 1, sizeof b, f);
