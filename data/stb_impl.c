@@ -148,20 +148,21 @@ static bool jpeg_tables_ok(const char *path)
                 break;
             continue;
         }
-        while (len >= 17) {  /* tables: class/id byte, 16 counts, the values */
+        while (len > 0) {  /* tables: class/id byte, 16 counts, the values; stb
+                              reads a table while len > 0, and zeros past EOF */
             long n = 0;
             if (fgetc(f) == EOF)
                 goto out;
             for (int i = 0; i < 16; i++) {
                 int k = fgetc(f);
-                if (k == EOF)
-                    goto out;
-                n += k;
+                n += k == EOF ? 0 : k;
             }
             if (n > 256) {
                 ok = false;
                 goto out;
             }
+            if (feof(f))
+                goto out;
             if (fseek(f, n, SEEK_CUR) != 0)
                 goto out;
             len -= 17 + n;

@@ -344,9 +344,10 @@ static void test_image_fuzz_regressions(void **state)
         {"tests/fuzz/corpus/image/crash_pnm16_overflow", "deep.pgm"},
         {"tests/fuzz/corpus/image/crash_jpeg_dht_overflow", "dht.jpg"},
         {"tests/fuzz/corpus/image/oom_png_idat_length", "idat.png"},
+        {"tests/fuzz/corpus/image/crash_jpeg_dht_short_segment", "dht2.jpg"},
     };
     uint8_t b[4096];
-    for (size_t i = 0; i < 4; i++) {
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         FILE *f = fopen(files[i][0], "rb");
         assert_non_null(f);
         size_t n = fread(b, 1, sizeof b, f);
