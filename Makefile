@@ -163,18 +163,20 @@ FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS  = -std=c11 -O1 -g -fno-omit-frame-pointer $(WARN) -D_POSIX_C_SOURCE=200809L \
                -I. $(PKG_CFLAGS) $(FUZZ_SAN)
 FUZZ_SRC    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
-# the option-parser target needs cli/ (everything but main())
+# the option-parser target needs cli/
 FUZZ_SRC    := $(if $(CLI_SRC),$(FUZZ_SRC),$(filter-out tests/fuzz/fuzz_cli.c,$(FUZZ_SRC)))
 FUZZ_BINS   := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_DIR)/%)
 FUZZ_LIB    := $(FUZZ_DIR)/libcgrad-fuzz.a
-FUZZ_CLI_OBJ := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(filter-out cli/main.c,$(CLI_SRC)))
+# cli/main.c is compiled with its main() renamed (libFuzzer has the main)
+FUZZ_CLI_OBJ := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(CLI_SRC))
+$(FUZZ_DIR)/obj/cli/main.o: FUZZ_EXTRA = -Dmain=cgrad_main -Wno-missing-prototypes
 
 .PHONY: fuzz fuzz-build fuzz-run valgrind-run
 
 $(FUZZ_DIR)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(say) FUZZCC $<
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_EXTRA) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 
 $(FUZZ_LIB): $(LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 	$(say) AR $@

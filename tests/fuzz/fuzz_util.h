@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char fuzz_root[64];
 
-static void fuzz_cleanup(void)
+static inline void fuzz_cleanup(void)
 {
     char cmd[128];
     if (fuzz_root[0]) {
@@ -30,7 +30,7 @@ static void fuzz_cleanup(void)
 }
 
 /* dir/rel for the per-process folder (made on first use); one of 4 buffers. */
-static const char *fuzz_path(const char *rel)
+static inline const char *fuzz_path(const char *rel)
 {
     static char buf[4][256];
     static int k;
@@ -50,7 +50,7 @@ static const char *fuzz_path(const char *rel)
 }
 
 /* Write n bytes to path, plain or gzip-compressed (zlib's own writer). */
-static void fuzz_write(const char *path, const uint8_t *p, size_t n, int gz)
+static inline void fuzz_write(const char *path, const uint8_t *p, size_t n, int gz)
 {
     if (gz) {
         gzFile f = gzopen(path, "wb1");

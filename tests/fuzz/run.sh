@@ -17,9 +17,9 @@ for bin in "$@"; do
     work="$dir/corpus/$name"
     log="$dir/$name.log"
     mkdir -p "$work"
-    # -close_fd_mask=1: the targets' own stdout (the CLI's --help) is noise
+    # -close_fd_mask=3: the targets' own stdout (the CLI's --help) is noise
     "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-        -close_fd_mask=1 -artifact_prefix="$dir/artifacts/$name-" \
+        -close_fd_mask=3 -artifact_prefix="$dir/artifacts/$name-" \
         "$work" "tests/fuzz/corpus/$name" >"$log" 2>&1
     rc=$?
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
