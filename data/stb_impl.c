@@ -206,9 +206,47 @@ out:
     return ok;
 }
 
+/* stb_image 2.27 reads the numbers of a PGM/PPM header into an int without
+ * an overflow check ("P6 4294967296 2" is signed overflow, UB). Its header
+ * is "P5" or "P6" and three decimal numbers between whitespace and #
+ * comments: none may have more than 9 digits. True if not such a file. */
+static bool pnm_header_ok(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    bool ok = true;
+    int c;
+
+    if (!f)
+        return true;
+    if (fgetc(f) != 'P' || ((c = fgetc(f)) != '5' && c != '6'))
+        goto out;
+    c = fgetc(f);
+    for (int k = 0; k < 3 && c != EOF; k++) {
+        for (;;) {  /* whitespace and comments, as stbi__pnm_skip_whitespace */
+            while (c == ' ' || (c >= '\t' && c <= '\r'))
+                c = fgetc(f);
+            if (c != '#')
+                break;
+            while (c != EOF && c != '\n' && c != '\r')
+                c = fgetc(f);
+        }
+        int digits = 0;
+        for (; c >= '0' && c <= '9'; c = fgetc(f))
+            if (++digits > 9) {
+                ok = false;
+                goto out;
+            }
+    }
+out:
+    fclose(f);
+    return ok;
+}
+
 /* The checks above, then stb's reason or ours. */
 static const char *precheck(const char *path)
 {
+    if (!pnm_header_ok(path))
+        return "Corrupt PPM (a header number of more than 9 digits)";
     if (!jpeg_tables_ok(path))
         return "Corrupt JPEG (a Huffman table of more than 256 codes)";
     if (!png_chunks_ok(path))

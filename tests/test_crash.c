@@ -156,9 +156,12 @@ static bool same_file(const char *a, const char *b)
 {
     FILE *fa = fopen(at(0, a), "rb"), *fb = fopen(at(1, b), "rb");
     bool same = fa && fb;
-    int ca, cb;
-    while (same && ((ca = fgetc(fa)) != EOF) | ((cb = fgetc(fb)) != EOF))
+    while (same) {
+        int ca = fgetc(fa), cb = fgetc(fb);
         same = ca == cb;
+        if (ca == EOF || cb == EOF)
+            break;
+    }
     if (fa)
         fclose(fa);
     if (fb)
@@ -210,8 +213,10 @@ static int setup(void **state)
     const char *build = getenv("BUILD");
     char rel[PATH_MAX];
     snprintf(rel, sizeof rel, "%s/cgrad", build && *build ? build : "build");
-    if (!realpath(rel, cgrad))
-        return 0;  /* no program: the tests skip */
+    if (!realpath(rel, cgrad) || access(cgrad, X_OK) != 0) {
+        cgrad[0] = '\0';  /* no program: the tests skip (realpath may leave a part) */
+        return 0;
+    }
     strcpy(dir, "/tmp/cg_crash_XXXXXX");
     if (!mkdtemp(dir))
         return -1;

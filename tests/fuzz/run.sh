@@ -23,11 +23,11 @@ for bin in "$@"; do
         "$work" "tests/fuzz/corpus/$name" >"$log" 2>&1
     rc=$?
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
-    cov=$(grep -o 'cov: [0-9]* ft: [0-9]* corp: [0-9]*/[0-9]*[a-zA-Z]*' "$log" | tail -n 1)
+    cov=$(grep -ao 'cov: [0-9]* ft: [0-9]* corp: [0-9]*/[0-9]*[a-zA-Z]*' "$log" | tail -n 1)
     printf 'fuzz %-12s %4ss  %10s execs  %s\n' "$name" "$secs" "${execs:-?}" "${cov:-?}"
     if [ "$rc" -ne 0 ]; then
         echo "fuzz $name: FAILED (exit $rc); log $log:"
-        grep -A40 -m1 'ERROR\|==ERROR\|runtime error\|deadly signal\|timeout' "$log" | head -60
+        grep -a -A40 -m1 'ERROR\|==ERROR\|runtime error\|deadly signal\|timeout' "$log" | head -60
         status=1
     fi
 done
