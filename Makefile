@@ -147,7 +147,8 @@ check: deps
 	    OPT="-O1 -g -fno-omit-frame-pointer" \
 	    CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all $(CFLAGS)" \
 	    LDFLAGS="-fsanitize=address,undefined $(LDFLAGS)" test-run
-	@$(MAKE) --no-print-directory fuzz-run FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
+	@$(MAKE) --no-print-directory fuzz-run FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS) \
+	    FUZZ_WORK=$(BUILD)/fuzz/check
 	@$(MAKE) --no-print-directory valgrind-run
 
 # ---- fuzzing (clang's libFuzzer, ASan + UBSan) -------------------------------
@@ -192,8 +193,10 @@ fuzz-build: deps
 	@scripts/deps.sh check
 	@$(MAKE) --no-print-directory $(FUZZ_BINS)
 
+# FUZZ_WORK: where the found inputs, logs and crash artifacts go
+FUZZ_WORK ?= $(FUZZ_DIR)
 fuzz-run: fuzz-build
-	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_DIR) $(FUZZ_BINS)
+	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_WORK) $(FUZZ_BINS)
 
 fuzz:
 	@$(MAKE) --no-print-directory fuzz-run FUZZ_SECONDS=$(FUZZ_SECONDS)

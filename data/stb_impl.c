@@ -4,6 +4,7 @@
  * library's allocator hook, their symbols stay static, and their warnings
  * under our flags are silenced only around the #includes.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -28,9 +29,12 @@ static bool stb_size_ok(size_t size)
     return ok;
 }
 
+/* Zero-filled: stb 2.27 reads JPEG Huffman tables a file never defined
+ * from its fresh allocation, so uninitialised memory decided how it decoded
+ * (and asserted: a crash that a rerun of the same input did not repeat). */
 static void *stb_malloc(size_t size)
 {
-    void *p = stb_size_ok(size) ? cg__malloc(size) : NULL;
+    void *p = stb_size_ok(size) ? cg__calloc(1, size) : NULL;
     stb_oom |= p == NULL && !stb_too_big;
     return p;
 }
@@ -45,6 +49,13 @@ static void *stb_realloc(void *ptr, size_t old_size, size_t size)
 #define STBI_MALLOC(sz)                  stb_malloc(sz)
 #define STBI_REALLOC_SIZED(p, oldsz, sz) stb_realloc((p), (oldsz), (sz))
 #define STBI_FREE(p)                     cg__free(p)
+/* stb's asserts check its own state, which a corrupt file can break (a
+ * JPEG Huffman code that is not in its table asserted in
+ * stbi__jpeg_huff_decode, found by fuzz_image): a library must not abort on
+ * a bad file, so they are off; its bounds checks stay, and fuzzing under
+ * ASan and UBSan watches what the asserts watched. */
+#define STBI_ASSERT(x) ((void)0)
+#define STBIR_ASSERT(x) ((void)0)
 #define STBI_FAILURE_USERMSG            /* "Corrupt PNG", not "outofdata" */
 #define STBI_ONLY_PNG
 #define STBI_ONLY_JPEG
@@ -104,152 +115,129 @@ static const char *size_problem(int w, int h)
     return NULL;
 }
 
-/* stb_image 2.27 (Debian's) converts a 16-bit PGM/PPM to other channel
- * counts with its 8-bit converter and reads past the buffer (CVE-2021-42716,
- * found here by fuzz_image): such files are refused before decoding. */
-static bool is_pnm16(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    int a = f ? fgetc(f) : EOF, b = f ? fgetc(f) : EOF;
+/* ---- checks stb_image 2.27 needs (each bug found by fuzz_image) ------------
+ * The file is read into memory once and decoded from there: stb's "rewind"
+ * of a FILE goes back only to the start of its current 128-byte buffer, so
+ * a format probe that read further made the next probe parse the middle of
+ * the file (a JPEG parsed as a PPM). The checks below run on the same bytes
+ * stb decodes. */
 
-    if (f)
-        fclose(f);
-    return a == 'P' && (b == '5' || b == '6') && stbi_is_16_bit(path);
+/* A 16-bit PGM/PPM is converted to other channel counts with stb's 8-bit
+ * converter, which reads past the buffer (CVE-2021-42716). */
+static bool pnm16(const uint8_t *b, size_t n)
+{
+    return n >= 2 && b[0] == 'P' && (b[1] == '5' || b[1] == '6') &&
+           stbi_is_16_bit_from_memory(b, (int)n);
 }
 
-/* stb_image 2.27 trusts the code counts of a JPEG Huffman table (DHT): a
- * table of more than 256 codes writes past stbi__huffman.size[257] (found
- * by fuzz_image). Walk the file's markers and check every DHT first. True
- * for files that are not JPEG or whose tables are sane. */
-static bool jpeg_tables_ok(const char *path)
+/* The numbers of a PGM/PPM header are read into an int without an overflow
+ * check ("P6 4294967296 2" is signed overflow). The header is "P5" or "P6"
+ * and three decimal numbers between whitespace and # comments: none may have
+ * more than 9 digits. */
+static bool pnm_header_ok(const uint8_t *b, size_t n)
 {
-    FILE *f = fopen(path, "rb");
-    bool ok = true;
-    int c;
+    size_t i = 2;
 
-    if (!f)
-        return true;  /* stb reports it */
-    if (fgetc(f) != 0xFF || fgetc(f) != 0xD8)
-        goto out;
-    while ((c = fgetc(f)) != EOF) {
-        if (c != 0xFF)
-            continue;  /* entropy-coded data */
-        while ((c = fgetc(f)) == 0xFF) {}
-        if (c == EOF || c == 0xD9)
-            break;
-        if (c == 0x00 || c == 0x01 || (c >= 0xD0 && c <= 0xD7))
-            continue;  /* stuffed 0xFF, TEM, restart markers: no length */
-        int hi = fgetc(f), lo = fgetc(f);
-        if (hi == EOF || lo == EOF)
-            break;
-        long len = (long)(hi << 8 | lo) - 2;
-        if (c != 0xC4) {
-            if (len > 0 && fseek(f, len, SEEK_CUR) != 0)
+    if (n < 2 || b[0] != 'P' || (b[1] != '5' && b[1] != '6'))
+        return true;
+    for (int k = 0; k < 3 && i < n; k++) {
+        for (;;) {  /* whitespace and comments, as stbi__pnm_skip_whitespace */
+            while (i < n && (b[i] == ' ' || (b[i] >= '\t' && b[i] <= '\r')))
+                i++;
+            if (i >= n || b[i] != '#')
                 break;
+            while (i < n && b[i] != '\n' && b[i] != '\r')
+                i++;
+        }
+        for (int digits = 0; i < n && b[i] >= '0' && b[i] <= '9'; i++)
+            if (++digits > 9)
+                return false;
+    }
+    return true;
+}
+
+/* A JPEG Huffman table (DHT) of more than 256 codes writes past
+ * stbi__huffman.size[257]. Walk the markers as stb does (fill bytes before
+ * SOI and markers, tables read while the segment length is > 0, zeros past
+ * the end) and check every table. */
+static bool jpeg_tables_ok(const uint8_t *b, size_t n)
+{
+    size_t i = 0;
+
+    if (n < 2 || b[0] != 0xFF)
+        return true;
+    while (i < n && b[i] == 0xFF)
+        i++;
+    if (i >= n || b[i++] != 0xD8)
+        return true;
+    while (i < n) {
+        if (b[i++] != 0xFF)
+            continue;  /* entropy-coded data */
+        while (i < n && b[i] == 0xFF)
+            i++;
+        if (i >= n || b[i] == 0xD9)
+            break;
+        uint8_t m = b[i++];
+        if (m == 0x00 || m == 0x01 || (m >= 0xD0 && m <= 0xD7))
+            continue;  /* stuffed 0xFF, TEM, restart markers: no length */
+        if (i + 2 > n)
+            break;
+        long len = (long)(b[i] << 8 | b[i + 1]) - 2;
+        i += 2;
+        if (m != 0xC4) {
+            if (len > 0)
+                i += (size_t)len;
             continue;
         }
-        while (len > 0) {  /* tables: class/id byte, 16 counts, the values; stb
-                              reads a table while len > 0, and zeros past EOF */
-            long n = 0;
-            if (fgetc(f) == EOF)
-                goto out;
-            for (int i = 0; i < 16; i++) {
-                int k = fgetc(f);
-                n += k == EOF ? 0 : k;
-            }
-            if (n > 256) {
-                ok = false;
-                goto out;
-            }
-            if (feof(f))
-                goto out;
-            if (fseek(f, n, SEEK_CUR) != 0)
-                goto out;
-            len -= 17 + n;
+        while (len > 0 && i < n) {  /* class/id byte, 16 counts, the values */
+            long codes = 0;
+            i++;
+            for (int k = 0; k < 16; k++, i++)
+                codes += i < n ? b[i] : 0;
+            if (codes > 256)
+                return false;
+            i += (size_t)codes;
+            len -= 17 + codes;
         }
-        if (len > 0 && fseek(f, len, SEEK_CUR) != 0)
-            break;
+        if (len > 0)
+            i += (size_t)len;
     }
-out:
-    fclose(f);
-    return ok;
+    return true;
 }
 
-/* stb_image grows its buffer to a PNG chunk's claimed length before it
- * reads the chunk: a 60-byte file claiming a 2 GB IDAT costs 2 GB (found by
- * fuzz_image). Every chunk must fit in the file. True if not a PNG. */
-static bool png_chunks_ok(const char *path)
+/* stb grows its buffer to a PNG chunk's claimed length before it reads the
+ * chunk: a 60-byte file claiming a 2 GB IDAT cost 2 GB. Every chunk must fit
+ * in the file. */
+static bool png_chunks_ok(const uint8_t *b, size_t n)
 {
     static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    uint8_t head[8];
-    struct stat st;
-    FILE *f = fopen(path, "rb");
-    bool ok = true;
 
-    if (!f)
+    if (n < 8 || memcmp(b, sig, 8) != 0)
         return true;
-    if (fstat(fileno(f), &st) != 0 || fread(head, 1, 8, f) != 8 || memcmp(head, sig, 8) != 0)
-        goto out;
-    for (long long at = 8; fread(head, 1, 8, f) == 8;) {
-        long long len = (long long)head[0] << 24 | head[1] << 16 | head[2] << 8 | head[3];
-        at += 8;
-        if (len + 4 > (long long)st.st_size - at) {
-            ok = false;
+    for (size_t at = 8; at + 8 <= n;) {
+        uint64_t len = (uint64_t)b[at] << 24 | (uint64_t)b[at + 1] << 16 |
+                       (uint64_t)b[at + 2] << 8 | b[at + 3];
+        if (len + 4 > n - at - 8)
+            return false;
+        if (memcmp(b + at + 4, "IEND", 4) == 0)
             break;
-        }
-        if (memcmp(head + 4, "IEND", 4) == 0 || fseek(f, (long)(len + 4), SEEK_CUR) != 0)
-            break;
-        at += len + 4;
+        at += 8 + (size_t)len + 4;
     }
-out:
-    fclose(f);
-    return ok;
+    return true;
 }
 
-/* stb_image 2.27 reads the numbers of a PGM/PPM header into an int without
- * an overflow check ("P6 4294967296 2" is signed overflow, UB). Its header
- * is "P5" or "P6" and three decimal numbers between whitespace and #
- * comments: none may have more than 9 digits. True if not such a file. */
-static bool pnm_header_ok(const char *path)
+/* Why the bytes cannot go to stb, or NULL. */
+static const char *precheck(const uint8_t *b, size_t n)
 {
-    FILE *f = fopen(path, "rb");
-    bool ok = true;
-    int c;
-
-    if (!f)
-        return true;
-    if (fgetc(f) != 'P' || ((c = fgetc(f)) != '5' && c != '6'))
-        goto out;
-    c = fgetc(f);
-    for (int k = 0; k < 3 && c != EOF; k++) {
-        for (;;) {  /* whitespace and comments, as stbi__pnm_skip_whitespace */
-            while (c == ' ' || (c >= '\t' && c <= '\r'))
-                c = fgetc(f);
-            if (c != '#')
-                break;
-            while (c != EOF && c != '\n' && c != '\r')
-                c = fgetc(f);
-        }
-        int digits = 0;
-        for (; c >= '0' && c <= '9'; c = fgetc(f))
-            if (++digits > 9) {
-                ok = false;
-                goto out;
-            }
-    }
-out:
-    fclose(f);
-    return ok;
-}
-
-/* The checks above, then stb's reason or ours. */
-static const char *precheck(const char *path)
-{
-    if (!pnm_header_ok(path))
+    if (n > INT32_MAX)
+        return "file too large for an image";
+    if (!pnm_header_ok(b, n))
         return "Corrupt PPM (a header number of more than 9 digits)";
-    if (!jpeg_tables_ok(path))
+    if (pnm16(b, n))
+        return "16-bit PGM/PPM is not supported";
+    if (!jpeg_tables_ok(b, n))
         return "Corrupt JPEG (a Huffman table of more than 256 codes)";
-    if (!png_chunks_ok(path))
+    if (!png_chunks_ok(b, n))
         return "Corrupt PNG (a chunk runs past the end of the file)";
     return NULL;
 }
@@ -263,39 +251,72 @@ static const char *stb_reason(void)
     return stb_oom ? "Out of memory" : stbi_failure_reason();
 }
 
+/* The whole file in a new buffer (*n bytes); NULL with *reason on failure.
+ * Image files up to 2^31 - 1 bytes (stb's int lengths). */
+static uint8_t *read_file(const char *path, size_t *n, const char **reason)
+{
+    struct stat st;
+    uint8_t *b = NULL;
+    FILE *f = fopen(path, "rb");
+
+    if (!f) {
+        *reason = "can't fopen";
+        return NULL;
+    }
+    if (fstat(fileno(f), &st) != 0 || st.st_size < 0 || st.st_size > INT32_MAX) {
+        *reason = "file too large for an image";
+    } else if (!(b = cg__malloc((size_t)st.st_size))) {
+        *reason = "Out of memory";
+    } else if (fread(b, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
+        *reason = "read error";
+        cg__free(b);
+        b = NULL;
+    }
+    fclose(f);
+    if (b)
+        *n = (size_t)st.st_size;
+    return b;
+}
+
 uint8_t *cg__image_decode(const char *path, int want, int *w, int *h, int *comp,
                           const char **reason)
 {
-    if ((*reason = precheck(path)) != NULL)
-        return NULL;
-    stb_oom = stb_too_big = false;
-    if (stbi_info(path, w, h, comp) && (*reason = size_problem(*w, *h)) != NULL)
-        return NULL;
-    if (is_pnm16(path)) {
-        *reason = "16-bit PGM/PPM is not supported";
-        return NULL;
-    }
-    stb_oom = stb_too_big = false;
-    uint8_t *px = stbi_load(path, w, h, comp, want);
+    size_t n = 0;
+    uint8_t *px = NULL, *b = read_file(path, &n, reason);
 
+    if (!b || (*reason = precheck(b, n)) != NULL)
+        goto out;
+    stb_oom = stb_too_big = false;
+    if (stbi_info_from_memory(b, (int)n, w, h, comp) &&
+        (*reason = size_problem(*w, *h)) != NULL)
+        goto out;
+    stb_oom = stb_too_big = false;
+    px = stbi_load_from_memory(b, (int)n, w, h, comp, want);
     *reason = px ? NULL : stb_reason();
     if (px && (*reason = size_problem(*w, *h)) != NULL) {  /* stb takes 0 rows */
         stbi_image_free(px);
         px = NULL;
     }
+out:
+    cg__free(b);
     return px;
 }
 
 bool cg__image_info(const char *path, int *w, int *h, int *comp, const char **reason)
 {
-    if ((*reason = precheck(path)) != NULL)
-        return false;
-    stb_oom = stb_too_big = false;
-    bool ok = stbi_info(path, w, h, comp) != 0;
+    size_t n = 0;
+    uint8_t *b = read_file(path, &n, reason);
+    bool ok = false;
 
+    if (!b || (*reason = precheck(b, n)) != NULL)
+        goto out;
+    stb_oom = stb_too_big = false;
+    ok = stbi_info_from_memory(b, (int)n, w, h, comp) != 0;
     *reason = ok ? NULL : stb_reason();
     if (ok && (*reason = size_problem(*w, *h)) != NULL)
         ok = false;
+out:
+    cg__free(b);
     return ok;
 }
 

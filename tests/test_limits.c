@@ -345,6 +345,10 @@ static void test_image_fuzz_regressions(void **state)
         {"tests/fuzz/corpus/image/crash_jpeg_dht_overflow", "dht.jpg"},
         {"tests/fuzz/corpus/image/oom_png_idat_length", "idat.png"},
         {"tests/fuzz/corpus/image/crash_jpeg_dht_short_segment", "dht2.jpg"},
+        {"tests/fuzz/corpus/image/crash_jpeg_dht_fill_before_soi", "dht3.jpg"},
+        {"tests/fuzz/corpus/image/crash_pnm_int_overflow", "int.ppm"},
+        {"tests/fuzz/corpus/image/crash_jpeg_rewind_into_pnm", "rewind.jpg"},
+        {"tests/fuzz/corpus/image/crash_jpeg_huff_assert", "huff.jpg"},
     };
     uint8_t b[4096];
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {

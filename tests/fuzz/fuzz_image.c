@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (size < 1)
         return 0;
-    cg__image_max_pixels = (long long)1 << 16;
+    cg__image_max_pixels = (long long)1 << 12;  /* 64 x 64 */
     snprintf(root, sizeof root, "%s", fuzz_path("img"));
     mkdir(root, 0700);
     mkdir(fuzz_path("img/c"), 0700);

@@ -1,10 +1,10 @@
 #!/bin/sh
-# Run libFuzzer targets: tests/fuzz/run.sh SECONDS FUZZ_DIR TARGET...
+# Run libFuzzer targets: tests/fuzz/run.sh SECONDS WORK TARGET...
 # Each runs for SECONDS from its seed corpus tests/fuzz/corpus/<name>/ plus
-# FUZZ_DIR/corpus/<name>/ (new inputs go there), with a 10 s hang limit.
+# WORK/corpus/<name>/ (new inputs go there; logs in WORK/<name>.log), with a 10 s hang limit.
 # Prints one line per target (executions, coverage, corpus) and fails on the
 # first crash, hang, leak or sanitizer report (the input is kept in
-# FUZZ_DIR/artifacts/). Run from the top of the source tree.
+# WORK/artifacts/). Run from the top of the source tree.
 set -u
 secs=$1
 dir=$2
