@@ -82,7 +82,11 @@ bool       cg_requires_grad(const cg_tensor *t);
 /* Backpropagate from a scalar root (one element): seeds its gradient with 1
  * and accumulates into every parameter reachable from it. A root with more
  * than one element is CG_ERR_SHAPE: use cg_backward_seed. Calling it twice
- * on the same graph without a reset is CG_ERR_STATE. */
+ * on the same graph without a reset is CG_ERR_STATE; a root that requires no
+ * gradient is CG_ERR_ARG. A NULL root (an op before failed) returns that
+ * op's status and keeps its message. Intermediates get arena gradients
+ * (readable until the reset), and so does an arena leaf on which the caller
+ * set CG_TENSOR_REQUIRES_GRAD (the gradient with respect to an input). */
 cg_status cg_backward(cg_graph *g, cg_tensor *root);
 /* The same with an explicit seed gradient of root's shape. */
 cg_status cg_backward_seed(cg_graph *g, cg_tensor *root, const cg_tensor *seed);
@@ -116,7 +120,9 @@ cg_tensor *cg_mean(cg_graph *g, cg_tensor *x);
 /* The same elements under another shape. */
 cg_tensor *cg_reshape(cg_graph *g, cg_tensor *x, int ndim, const int *shape);
 /* Inverted dropout: in training mode each element is zeroed with probability
- * p and the rest scaled by 1/(1-p); in eval mode the identity. */
+ * p (one cg_rng_uniform per element, in order: dropped when below p) and the
+ * rest scaled by 1/(1-p). In eval mode or with p = 0 it returns x itself
+ * and leaves rng untouched. p outside [0, 1) is CG_ERR_ARG. */
 cg_tensor *cg_dropout(cg_graph *g, cg_tensor *x, cg_float p, cg_rng *rng);
 
 /* ---- losses --------------------------------------------------------------
@@ -146,13 +152,18 @@ cg_tensor *cg_kl_div(cg_graph *g, cg_tensor *logp, cg_tensor *target,
  * An op defined outside the library: create its output with cg_op_new, write
  * the forward result into out->data, and save what backward needs in the
  * context bytes. Backward reads out->grad and adds into the inputs' grads
- * (only those with a non-NULL grad). */
+ * (only those with a non-NULL grad). It must use no global or static
+ * mutable state: graphs may run on several threads. examples/custom_op.c
+ * defines softplus this way. (The library's own ops also skip an input whose
+ * CG_TENSOR_REQUIRES_GRAD flag is cleared: a frozen parameter.) */
 
 typedef void (*cg_backward_fn)(cg_tensor *out);
 
 /* A new output of the given shape (zero-filled) recorded as a node with these
  * inputs (at most CG_MAX_INPUTS), backward function and ctx_bytes of zeroed
- * context memory. */
+ * context memory, all in g's arena (name is copied). It requires a gradient
+ * when gradients are on and an input does. A NULL input gives NULL without
+ * touching the error. */
 #define CG_MAX_INPUTS 4
 cg_tensor *cg_op_new(cg_graph *g, const char *name, int ndim, const int *shape,
                      cg_tensor *const *inputs, int n_inputs, cg_backward_fn backward,
@@ -168,9 +179,11 @@ const char *cg_op_name(const cg_tensor *t);
  * Compare the gradients autograd computes with central finite differences,
  * element by element. A non-scalar output is reduced to a scalar through a
  * fixed random weighting, so every output element matters. A check where the
- * analytic and numeric gradients are both (near) zero everywhere is a failure
- * ("vacuous"), not a pass. Elements within `kink` of a non-differentiable
- * point can be skipped by the function's caller; they are counted. */
+ * analytic and numeric gradients are both (near) zero everywhere (below
+ * atol / 100) is a failure ("vacuous"), not a pass. An element that fails
+ * only because a kink (ReLU at 0) lies within eps of it, as the second
+ * difference of the output shows, is skipped and counted in `skipped`;
+ * callers should keep inputs away from kinks and expect skipped = 0. */
 
 /* Builds the output from the inputs in g (the inputs require gradients). */
 typedef cg_tensor *(*cg_gradcheck_fn)(cg_graph *g, cg_tensor *const *inputs, void *ctx);
@@ -191,16 +204,56 @@ struct cg_gradcheck_result {
     double worst_analytic;
     double worst_numeric;
     size_t checked;          /* elements compared */
+    size_t skipped;          /* elements not compared: a kink lies within eps */
 };
+/* max_rel_err is the largest |a - n| / (|n| + atol / rtol): the check passes
+ * exactly when it is at most rtol (and the check is not vacuous). */
 
-/* Default options for this build's precision. */
+/* Default options for this build's precision: double eps 1e-6, atol 1e-8,
+ * rtol 1e-6; float eps 1e-3, atol 1e-3, rtol 1e-2; seed 42. */
 struct cg_gradcheck_options cg_gradcheck_defaults(void);
 /* Check f at inputs[0..n_inputs) (heap tensors requiring grad: cg_param_new).
- * Returns CG_OK when the check ran (see result->passed), an error if f
- * failed. opts NULL means the defaults. */
+ * f is called 2 * (elements) + 1 times, each on a fresh graph; it must give
+ * the same output for the same inputs (seed any rng inside f). Returns CG_OK
+ * when the check ran (see result->passed), an error if f failed. opts NULL
+ * means the defaults. Every input is restored exactly and its grad left
+ * zeroed. */
 cg_status cg_gradcheck(cg_gradcheck_fn f, cg_tensor *const *inputs, int n_inputs,
                        void *ctx, const struct cg_gradcheck_options *opts,
                        struct cg_gradcheck_result *result);
+
+/* ---- the built-in suite ---------------------------------------------------
+ * One gradient check per op and loss above (broadcast and no-bias variants,
+ * each kl_div reduction), on seeded random inputs kept away from kinks.
+ * For `cgrad gradcheck` and the tests:
+ *
+ *     for (int i = 0; i < cg_gradcheck_suite_count(); i++) {
+ *         struct cg_gradcheck_result r;
+ *         char shape[128];
+ *         if (cg_gradcheck_suite_run(i, 1, &r, shape, sizeof shape) != CG_OK)
+ *             fprintf(stderr, "%s\n", cg_errmsg());
+ *         else
+ *             printf("%-18s %-24s %s\n", cg_gradcheck_suite_name(i), shape,
+ *                    r.passed ? "ok" : "FAILED");
+ *     }
+ */
+
+/* The number of entries. */
+int         cg_gradcheck_suite_count(void);
+/* Entry i's name ("linear", "kl_div_batchmean", ...), NULL out of range. */
+const char *cg_gradcheck_suite_name(int i);
+/* Run entry i with the default options on typical shapes (R = 4 rows, C = 3
+ * columns), inputs drawn from `seed`; writes the inputs' shapes ("[4, 3],
+ * [3]") into shape (shape_len bytes, may be 0). */
+cg_status   cg_gradcheck_suite_run(int i, uint64_t seed, struct cg_gradcheck_result *r,
+                                   char *shape, size_t shape_len);
+/* The same on R = rows, C = cols (K = C + 1 for matmul and linear), with
+ * the given options (NULL: the defaults; their seed is replaced by `seed`).
+ * The softmax family with C = 1 is constant: its check is vacuous. */
+cg_status   cg_gradcheck_suite_run_dims(int i, int rows, int cols, uint64_t seed,
+                                        const struct cg_gradcheck_options *opts,
+                                        struct cg_gradcheck_result *r, char *shape,
+                                        size_t shape_len);
 
 #ifdef __cplusplus
 }

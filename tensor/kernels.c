@@ -46,6 +46,10 @@ cg_status cg_tensor_gemm(bool ta, bool tb, cg_float alpha, const cg_tensor *a,
     char sa[64], sb[64], sc[64];
     int m, k, kb, n;
 
+    if (!a || !b || !c)
+        return cg__fail(CG_ERR_ARG, "cg_tensor_gemm: NULL tensor");
+    if (c->data == a->data || c->data == b->data)
+        return cg__fail(CG_ERR_ARG, "cg_tensor_gemm: c must not share data with a or b");
     if (!is_matrix(a) || !is_matrix(b) || !is_matrix(c))
         return cg__fail(CG_ERR_SHAPE, "cg_tensor_gemm: a is %s, b is %s, c is %s; "
                         "all must be matrices", cg_shape_str(a, sa, sizeof sa),
@@ -164,7 +168,13 @@ cg_float cg_tensor_sum(const cg_tensor *t)
 
 cg_float cg_tensor_mean(const cg_tensor *t)
 {
-    return t->size ? (cg_float)((double)cg_tensor_sum(t) / (double)t->size) : (cg_float)NAN;
+    double s = 0;
+
+    if (!t->size)
+        return (cg_float)NAN;
+    for (size_t i = 0; i < t->size; i++)
+        s += (double)t->data[i];
+    return (cg_float)(s / (double)t->size);
 }
 
 cg_float cg_tensor_max(const cg_tensor *t)
@@ -224,7 +234,9 @@ static cg_status reduce_axis(const char *op, cg_tensor *out, const cg_tensor *x,
 
     if (!out)
         return cg__fail(CG_ERR_ARG, "%s: out is NULL", op);
-    st = check_axis(op, out, x && x->ndim == 2 ? (size_t)x->shape[1 - axis] : 0, x, axis);
+    /* shape[1 - axis] only once axis is known to be 0 or 1 */
+    st = check_axis(op, out, x && x->ndim == 2 && (axis == 0 || axis == 1)
+                                 ? (size_t)x->shape[1 - axis] : 0, x, axis);
     if (st != CG_OK)
         return st;
     rows = x->shape[0];
@@ -291,9 +303,12 @@ cg_status cg_tensor_argmax_axis(size_t *idx, const cg_tensor *x, int axis)
  * sum is at least 1 and its log is never log(0). */
 cg_float cg_kernel_logsumexp(const cg_float *x, int n)
 {
-    cg_float m = x[0];
+    cg_float m;
     double s = 0;
 
+    if (n <= 0)
+        return (cg_float)-INFINITY;   /* log of an empty sum */
+    m = x[0];
     for (int i = 1; i < n; i++)
         if (x[i] > m)
             m = x[i];
@@ -304,22 +319,26 @@ cg_float cg_kernel_logsumexp(const cg_float *x, int n)
     return m + (cg_float)log(s);
 }
 
+/* softmax(x)_c = exp(x_c - m) / sum exp(x - m), m = max(x): the shift keeps
+ * every exp in (0, 1], and the sum (in double) is at least 1. */
 void cg_kernel_softmax_rows(cg_float *out, const cg_float *x, int rows, int cols)
 {
+    if (cols <= 0)
+        return;
     for (int r = 0; r < rows; r++) {
         const cg_float *xr = x + (size_t)r * (size_t)cols;
         cg_float *yr = out + (size_t)r * (size_t)cols;
         cg_float m = xr[0];
-        cg_float s = 0;
+        double s = 0;
 
         for (int c = 1; c < cols; c++)
             m = xr[c] > m ? xr[c] : m;
         for (int c = 0; c < cols; c++) {
             yr[c] = (cg_float)exp((double)(xr[c] - m));
-            s += yr[c];
+            s += (double)yr[c];
         }
         for (int c = 0; c < cols; c++)
-            yr[c] /= s;
+            yr[c] = (cg_float)((double)yr[c] / s);
     }
 }
 
@@ -341,7 +360,7 @@ static cg_status check_rows(const char *op, const cg_tensor *out, const cg_tenso
 
     if (!out || !x)
         return cg__fail(CG_ERR_ARG, "%s: NULL tensor", op);
-    if (!cg_tensor_same_shape(out, x) || x->ndim < 1 || x->size == 0)
+    if (!cg_tensor_same_shape(out, x) || x->ndim < 1 || x->ndim > 2 || x->size == 0)
         return cg__fail(CG_ERR_SHAPE, "%s: out is %s, x is %s", op,
                         cg_shape_str(out, so, sizeof so), cg_shape_str(x, sx, sizeof sx));
     return CG_OK;

@@ -11,6 +11,16 @@
 #define CG__PCG_MULT 6364136223846793005ULL
 #define CG__PCG_STREAM 54u
 
+/* The largest cg_float below x. */
+static cg_float below(cg_float x)
+{
+#ifdef CG_DOUBLE
+    return nextafter(x, -HUGE_VAL);
+#else
+    return nextafterf(x, -HUGE_VALF);
+#endif
+}
+
 uint32_t cg_rng_u32(cg_rng *rng)
 {
     uint64_t old = rng->state;
@@ -74,7 +84,7 @@ void cg_rng_shuffle(cg_rng *rng, size_t *idx, size_t n)
         size_t j;
         size_t tmp;
 
-        if (i - 1 <= UINT32_MAX)
+        if (i <= UINT32_MAX)   /* i itself is the bound: 2^32 does not fit */
             j = cg_rng_below(rng, (uint32_t)i);
         else
             j = (size_t)(cg_rng_uniform(rng) * (double)i);
@@ -84,10 +94,15 @@ void cg_rng_shuffle(cg_rng *rng, size_t *idx, size_t n)
     }
 }
 
+/* In [lo, hi): a u just below 1 can round up to hi in cg_float, and is then
+ * taken down to the largest cg_float below hi. */
 void cg_tensor_rand_uniform(cg_tensor *t, cg_rng *rng, cg_float lo, cg_float hi)
 {
-    for (size_t i = 0; i < t->size; i++)
-        t->data[i] = lo + (hi - lo) * (cg_float)cg_rng_uniform(rng);
+    for (size_t i = 0; i < t->size; i++) {
+        double u = cg_rng_uniform(rng);
+        cg_float v = (cg_float)((double)lo + ((double)hi - (double)lo) * u);
+        t->data[i] = v < hi || !(hi > lo) ? v : below(hi);
+    }
 }
 
 void cg_tensor_rand_normal(cg_tensor *t, cg_rng *rng, cg_float mean, cg_float std)

@@ -30,8 +30,11 @@ cg_status cg__shape_size(int ndim, const int *shape, size_t *size)
 cg_status cg_tensor_init(cg_tensor *t, cg_float *data, int ndim, const int *shape)
 {
     size_t size;
-    cg_status st = cg__shape_size(ndim, shape, &size);
+    cg_status st;
 
+    if (!t)
+        return cg__fail(CG_ERR_ARG, "cg_tensor_init: t is NULL");
+    st = cg__shape_size(ndim, shape, &size);
     if (st != CG_OK)
         return st;
     memset(t, 0, sizeof *t);
@@ -146,10 +149,17 @@ int cg_tensor_rows(const cg_tensor *t)
     return t->ndim == 0 || t->ndim == 1 ? 1 : t->shape[0];
 }
 
+/* The product of the dimensions after the first, also when the first is 0
+ * (a [0, 5] tensor has 5 columns). */
 int cg_tensor_cols(const cg_tensor *t)
 {
-    int rows = cg_tensor_rows(t);
-    return rows ? (int)(t->size / (size_t)rows) : 0;
+    int cols = 1;
+
+    if (t->ndim <= 1)
+        return t->ndim == 1 ? t->shape[0] : 1;
+    for (int i = 1; i < t->ndim; i++)
+        cols *= t->shape[i];
+    return cols;
 }
 
 void cg_tensor_fill(cg_tensor *t, cg_float value)

@@ -172,7 +172,8 @@ char      *cg_shape_str(const cg_tensor *t, char *buf, size_t n);
  * out may be the same tensor as an input for the element-wise ones. */
 
 /* c = alpha * op(a) @ op(b) + beta * c, op(x) = x or x^T (never copied).
- * a: [M, K] (or [K, M] if ta), b: [K, N] (or [N, K] if tb), c: [M, N]. */
+ * a: [M, K] (or [K, M] if ta), b: [K, N] (or [N, K] if tb), c: [M, N];
+ * c must not share data with a or b (CG_ERR_ARG). */
 cg_status cg_tensor_gemm(bool ta, bool tb, cg_float alpha, const cg_tensor *a,
                          const cg_tensor *b, cg_float beta, cg_tensor *c);
 
@@ -198,7 +199,8 @@ cg_status cg_tensor_max_axis(cg_tensor *out, const cg_tensor *x, int axis);
 /* idx: [R] (axis 1) or [C] (axis 0) of indices of the largest element. */
 cg_status cg_tensor_argmax_axis(size_t *idx, const cg_tensor *x, int axis);
 
-/* Row-wise softmax and log-softmax of x: [R, C] with the log-sum-exp trick. */
+/* Row-wise softmax and log-softmax of x: [R, C] (a vector [C] is one row)
+ * with the log-sum-exp trick; out has x's shape and may be x. */
 cg_status cg_tensor_softmax(cg_tensor *out, const cg_tensor *x);
 cg_status cg_tensor_log_softmax(cg_tensor *out, const cg_tensor *x);
 
@@ -247,7 +249,7 @@ bool     cg_rng_bernoulli(cg_rng *rng, double p);
 /* Fisher-Yates shuffle of idx[0..n). */
 void     cg_rng_shuffle(cg_rng *rng, size_t *idx, size_t n);
 
-/* Fill a tensor from a distribution. */
+/* Fill a tensor from a distribution (uniform: in [lo, hi)). */
 void     cg_tensor_rand_uniform(cg_tensor *t, cg_rng *rng, cg_float lo, cg_float hi);
 void     cg_tensor_rand_normal(cg_tensor *t, cg_rng *rng, cg_float mean, cg_float std);
 void     cg_tensor_rand_bernoulli(cg_tensor *t, cg_rng *rng, cg_float p);
@@ -261,8 +263,8 @@ cg_status cg_stats_mean(cg_tensor *mean, const cg_tensor *x);          /* mean: 
 cg_status cg_stats_var(cg_tensor *var, const cg_tensor *x, bool unbiased);  /* var: [C] */
 cg_status cg_stats_std(cg_tensor *std, const cg_tensor *x, bool unbiased);  /* std: [C] */
 cg_status cg_stats_cov(cg_tensor *cov, const cg_tensor *x, bool unbiased);  /* cov: [C, C] */
-/* Pearson correlation; a constant column is an error (its correlation is
- * undefined). corr: [C, C] */
+/* Pearson correlation; a constant column is CG_ERR_NUMERIC (its correlation
+ * is undefined). corr: [C, C] */
 cg_status cg_stats_corr(cg_tensor *corr, const cg_tensor *x);
 
 /* ---- information theory --------------------------------------------------
@@ -275,8 +277,9 @@ cg_status cg_cross_entropy_of(cg_float *out, const cg_tensor *p, const cg_tensor
 cg_status cg_kl_divergence(cg_float *out, const cg_tensor *p, const cg_tensor *q);   /* KL(p || q) */
 
 /* ---- linear algebra ------------------------------------------------------
- * Square matrices a: [N, N]. A singular matrix (a pivot below a relative
- * tolerance) is CG_ERR_NUMERIC, never a NaN. */
+ * Square matrices a: [N, N], worked in double on a copy (out may be a). A
+ * singular matrix (an LU pivot at or below max|a_ij| * N * epsilon of
+ * cg_float) is CG_ERR_NUMERIC, never a NaN; so is a NaN or infinite entry. */
 
 cg_status cg_transpose(cg_tensor *out, const cg_tensor *a);   /* a: [R, C] -> out: [C, R] */
 cg_status cg_det(cg_float *det, const cg_tensor *a);           /* 0 for singular, no error */
@@ -284,7 +287,9 @@ cg_status cg_inverse(cg_tensor *out, const cg_tensor *a);      /* out: [N, N] */
 cg_status cg_solve(cg_tensor *x, const cg_tensor *a, const cg_tensor *b);  /* a x = b; b, x: [N] or [N, K] */
 /* Eigen-decomposition of a symmetric matrix by cyclic Jacobi rotations:
  * values: [N] ascending, vectors: [N, N] with eigenvector i in column i
- * (may be NULL). A non-symmetric a is CG_ERR_ARG. */
+ * (may be NULL). A non-symmetric a (|a_ij - a_ji| above 16 N epsilon of
+ * cg_float times max|a_ij|) is CG_ERR_ARG; within that, the mean of the two
+ * triangles is used. */
 cg_status cg_eigh(cg_tensor *values, cg_tensor *vectors, const cg_tensor *a);
 
 /* ---- threads --------------------------------------------------------------

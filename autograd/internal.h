@@ -1,0 +1,73 @@
+/*
+ * Internals of the autograd layer (prefix cg__), shared between its files.
+ * Not installed.
+ *
+ * A graph is a singly linked list of nodes, newest first (node->prev is the
+ * node made just before), all in the graph's arena: walking it from the
+ * newest node is walking the ops in reverse order of creation, a topological
+ * order for backward, and cg_graph_reset forgets it by forgetting its head.
+ */
+#ifndef CG_AUTOGRAD_INTERNAL_H
+#define CG_AUTOGRAD_INTERNAL_H
+
+#include <math.h>
+
+#include "../tensor/internal.h"
+#include "autograd.h"
+
+struct cg_node {
+    struct cg_node *prev;               /* the node created before this one */
+    const char     *name;               /* "relu", ...: static or in the arena */
+    cg_backward_fn  backward;
+    cg_tensor      *out;                /* the tensor this op made */
+    cg_tensor      *inputs[CG_MAX_INPUTS]; /* entries may be NULL (linear's bias) */
+    int             n_inputs;
+    bool            reached;            /* on a path to cg_backward's root */
+    cg_graph       *graph;              /* for the arena, in backward */
+    void           *ctx;                /* ctx_bytes saved by the forward pass */
+};
+
+/* A new arena tensor in g with uninitialised data (the op writes every
+ * element), requiring no gradient. */
+cg_tensor *cg__graph_tensor_raw(cg_graph *g, int ndim, const int *shape);
+
+/* The output of an internal op, with uninitialised data. When the output
+ * requires a gradient (gradients on and an input requires one) it is
+ * recorded as a node with ctx_bytes of uninitialised context, returned in
+ * *ctx; otherwise no node is made and *ctx is NULL: the op then saves
+ * nothing. inputs may hold NULL entries (an absent bias). */
+cg_tensor *cg__op(cg_graph *g, const char *name, int ndim, const int *shape,
+                  cg_tensor *const *inputs, int n_inputs, cg_backward_fn backward,
+                  size_t ctx_bytes, void **ctx);
+
+/* The same, with out->data = data (not copied): a view of an input's data. */
+cg_tensor *cg__op_view(cg_graph *g, const char *name, int ndim, const int *shape,
+                       cg_float *data, cg_tensor *const *inputs, int n_inputs,
+                       cg_backward_fn backward, size_t ctx_bytes, void **ctx);
+
+/* The graph arena of the op that made out, for scratch memory in backward. */
+cg_arena *cg__op_arena(const cg_tensor *out);
+
+/* t's gradient buffer if autograd accumulates into it, else NULL: backward
+ * functions write only through this. */
+static inline cg_float *cg__grad(const cg_tensor *t)
+{
+    return t && (t->flags & CG_TENSOR_REQUIRES_GRAD) ? t->grad : NULL;
+}
+
+/* Math in the build's precision (no promotion to double for float). */
+#ifdef CG_DOUBLE
+static inline cg_float cg__exp(cg_float x) { return exp(x); }
+static inline cg_float cg__log(cg_float x) { return log(x); }
+static inline cg_float cg__log1p(cg_float x) { return log1p(x); }
+static inline cg_float cg__tanh(cg_float x) { return tanh(x); }
+static inline cg_float cg__fabs(cg_float x) { return fabs(x); }
+#else
+static inline cg_float cg__exp(cg_float x) { return expf(x); }
+static inline cg_float cg__log(cg_float x) { return logf(x); }
+static inline cg_float cg__log1p(cg_float x) { return log1pf(x); }
+static inline cg_float cg__tanh(cg_float x) { return tanhf(x); }
+static inline cg_float cg__fabs(cg_float x) { return fabsf(x); }
+#endif
+
+#endif /* CG_AUTOGRAD_INTERNAL_H */
