@@ -520,12 +520,10 @@ int cli_parse(enum cli_command cmd, int argc, char **argv, struct cli_settings *
     }
     if (s->n_positional < c->min_pos) {
         const char *what = c->pos_names[s->n_positional < 2 ? s->n_positional : 1];
-        return cli_usage_error(c->name, "missing %s (usage: cgrad %s %s)", what, c->name,
-                               c->args);
+        return cli_usage_error(c->name, "missing %s", what);
     }
     if (s->n_positional > c->max_pos)
-        return cli_usage_error(c->name, "unexpected argument '%s' (usage: cgrad %s %s)",
-                               s->positional[c->max_pos], c->name, c->args);
+        return cli_usage_error(c->name, "unexpected argument '%s'", s->positional[c->max_pos]);
     return check_combinations(c->name, s);
 }
 

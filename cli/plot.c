@@ -163,9 +163,11 @@ static bool column_range(const struct cli_history *h, size_t off, double *lo, do
     return any;
 }
 
-static void draw_legend(struct buf *b, const struct panel *p, bool val)
+/* The legend in the top right corner (loss falls away from it), or the
+ * bottom right one (accuracy rises away from it). */
+static void draw_legend(struct buf *b, const struct panel *p, bool val, bool bottom)
 {
-    double x = p->x0 + p->w - 110, y = p->y0 + 8;
+    double x = p->x0 + p->w - 110, y = bottom ? p->y0 + p->h - (val ? 48 : 30) : p->y0 + 8;
     put(b, "<rect x='%.1f' y='%.1f' width='102' height='%d' fill='white' stroke='#bbb'/>\n",
         x, y, val ? 40 : 22);
     put(b, "<line x1='%.1f' x2='%.1f' y1='%.1f' y2='%.1f' stroke='#1f77b4' "
@@ -205,7 +207,7 @@ static void draw_panel(struct buf *b, struct panel *p, const struct cli_history 
     draw_axes(b, p, title, is_acc ? "accuracy" : "loss");
     draw_curve(b, p, h, train_off, "#1f77b4", "none");
     draw_curve(b, p, h, val_off, "#ff7f0e", "6,3");
-    draw_legend(b, p, v);
+    draw_legend(b, p, v, is_acc);
 }
 
 int cli_plot_write(const char *path, const struct cli_history *h, const char *title)

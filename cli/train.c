@@ -54,6 +54,7 @@ struct run {
     int    n_texts;
     struct cli_eval_result final_val, final_test;
     double seconds;
+    char   plot_title[1024];
 };
 
 /* ---- data --------------------------------------------------------------- */
@@ -273,13 +274,12 @@ static int save_model(struct run *r, const char *path)
     return CLI_OK;
 }
 
-/* The checkpoint: the model file's keys plus the run state. */
-static int save_checkpoint(struct run *r, const char *path)
+/* The checkpoint's metadata: the model file's keys and the settings. */
+static int checkpoint_meta(const struct run *r, struct cg_meta_kv *kv, char *input_size, size_t n_buf)
 {
-    struct cg_meta_kv kv[MAX_META + 8];
-    char input_size[32];
     int n = 0;
-    snprintf(input_size, sizeof input_size, "%d", r->n_in);
+    snprintf(input_size, n_buf, "%d", r->n_in);
+    kv[n++] = (struct cg_meta_kv){"format", "cgrad"};
     kv[n++] = (struct cg_meta_kv){"version", CG_VERSION};
     kv[n++] = (struct cg_meta_kv){"spec", r->spec};
     kv[n++] = (struct cg_meta_kv){"input_size", input_size};
@@ -288,7 +288,15 @@ static int save_checkpoint(struct run *r, const char *path)
     kv[n++] = (struct cg_meta_kv){"normalization", r->norm_text};
     for (int i = 0; i < r->n_meta; i++)
         kv[n++] = r->meta[i];
-    kv[n++] = (struct cg_meta_kv){"format", "cgrad"};
+    return n;
+}
+
+/* The checkpoint: the model file's keys plus the run state. */
+static int save_checkpoint(struct run *r, const char *path)
+{
+    struct cg_meta_kv kv[MAX_META + 8];
+    char input_size[32];
+    int n = checkpoint_meta(r, kv, input_size, sizeof input_size);
     r->state.loader = cg_loader_state(r->loader);
     r->state.dropout = r->eng.dropout_rng;
     return cli_checkpoint_save(path, r->model, r->opt, kv, n, &r->state, &r->hist);
@@ -327,8 +335,9 @@ static int nan_stop(struct run *r, double loss, double norm)
 {
     const char *what = isfinite(loss) ? "the gradient norm" : "the loss";
     double v = isfinite(loss) ? norm : loss;
-    cli_error("%s is %g at epoch %d, step %ld (lr %g): try a lower --lr or --clip-norm 1; %s%s",
-              what, v, r->state.epoch + 1, r->state.step + 1, step_lr(r),
+    const char *value = isnan(v) ? "NaN" : v > 0 ? "+inf" : "-inf";
+    cli_error("%s is %s at epoch %d, step %ld (lr %g): try a lower --lr or --clip-norm 1; %s%s",
+              what, value, r->state.epoch + 1, r->state.step + 1, step_lr(r),
               r->s.checkpoint && r->state.epoch > 0 ? "the last good checkpoint is kept in "
                                                     : "no model was written",
               r->s.checkpoint && r->state.epoch > 0 ? r->s.checkpoint : "");
@@ -359,7 +368,7 @@ static int end_epoch(struct run *r, struct cli_epoch_row *row, struct cli_progre
     cli_progress_end_epoch(p, row);
     if (r->s.metrics && (rc = cli_metrics_write(r->s.metrics, &r->hist)) != CLI_OK)
         return rc;
-    if (r->s.plot && (rc = cli_plot_write(r->s.plot, &r->hist, "cgrad train")) != CLI_OK)
+    if (r->s.plot && (rc = cli_plot_write(r->s.plot, &r->hist, r->plot_title)) != CLI_OK)
         return rc;
     if (r->s.checkpoint && (rc = save_checkpoint(r, r->s.checkpoint)) != CLI_OK)
         return rc;
@@ -494,7 +503,7 @@ static int finish(struct run *r, enum stop stop)
     if ((rc = save_model(r, r->s.out)) != CLI_OK)
         return rc;
     if (stop == STOP_SIGNAL) {
-        fprintf(stderr, "\ncgrad: interrupted at epoch %d, step %ld; model written to %s; "
+        fprintf(stderr, "cgrad: interrupted at epoch %d, step %ld; model written to %s; "
                         "resume with the same options and --resume %s\n",
                 r->state.epoch + 1, r->state.step, r->s.out, ckpt_path(r));
         return CLI_INTERRUPTED;
@@ -554,13 +563,17 @@ static int setup(struct run *r)
     r->eng.clip_norm = s->clip_norm;
     r->eng.clip_value = s->clip_value;
     if (s->resume) {
-        if ((rc = cli_checkpoint_restore(s->resume, r->model, r->opt, r->meta, r->n_meta,
-                                         &r->state, &r->hist)) != CLI_OK)
+        struct cg_meta_kv kv[MAX_META + 8];
+        char input_size[32];
+        int n = checkpoint_meta(r, kv, input_size, sizeof input_size);
+        if ((rc = cli_checkpoint_restore(s->resume, r->model, r->opt, kv, n, &r->state,
+                                         &r->hist)) != CLI_OK)
             return rc;
         if (cg_loader_restore(r->loader, &r->state.loader) != CG_OK)
             return cli_error("%s: %s", s->resume, cg_errmsg());
         r->eng.dropout_rng = r->state.dropout;
     }
+    snprintf(r->plot_title, sizeof r->plot_title, "cgrad train %s: %s", s->positional[0], r->spec);
     cg_set_blas_threads(s->threads);
     return CLI_OK;
 }
