@@ -43,7 +43,7 @@ static void print_text(const struct cli_model_file *mf, const struct cli_eval_re
     char buf[32];
     printf("samples %zu\nloss %.6f\n", r->n, r->loss);
     if (!mf->classify)
-        return;
+        return;   /* the loss is the last line */
     int w = 5;
     for (int c = 0; c < k; c++) {
         int len = (int)strlen(cli_model_class(mf, c, buf, sizeof buf));
@@ -177,6 +177,8 @@ int cli_eval(int argc, char **argv)
     class_stats(conf, k, cs);
     if (s.json)
         print_json(&mf, &r, conf, cs, k);
+    else if (s.quiet)
+        printf(mf.classify ? "accuracy %.4f\n" : "loss %.6f\n", mf.classify ? r.accuracy : r.loss);
     else
         print_text(&mf, &r, conf, cs, k);
     rc = CLI_OK;

@@ -363,7 +363,11 @@ static int validate(struct run *r, struct cli_epoch_row *row)
 static int end_epoch(struct run *r, struct cli_epoch_row *row, struct cli_progress *p)
 {
     int rc;
-    if ((rc = validate(r, row)) != CLI_OK || (rc = cli_history_add(&r->hist, row)) != CLI_OK)
+    double t0 = cli_now();
+    if ((rc = validate(r, row)) != CLI_OK)
+        return rc;
+    row->seconds += cli_now() - t0;
+    if ((rc = cli_history_add(&r->hist, row)) != CLI_OK)
         return rc;
     cli_progress_end_epoch(p, row);
     if (r->s.metrics && (rc = cli_metrics_write(r->s.metrics, &r->hist)) != CLI_OK)
