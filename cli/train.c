@@ -55,6 +55,7 @@ struct run {
     struct cli_eval_result final_val, final_test;
     double seconds;
     char   plot_title[1024];
+    const char *ckpt_written;         /* the checkpoint of a stop, if any */
 };
 
 /* ---- data --------------------------------------------------------------- */
@@ -459,7 +460,7 @@ static void print_json(const struct run *r, enum stop stop)
     cli_json_key(&j, "model");
     cli_json_str(&j, r->s.out);
     cli_json_key(&j, "checkpoint");
-    cli_json_str(&j, r->s.checkpoint);
+    cli_json_str(&j, r->ckpt_written ? r->ckpt_written : r->s.checkpoint);
     cli_json_key(&j, "metrics");
     cli_json_str(&j, r->s.metrics);
     cli_json_key(&j, "plot");
@@ -502,14 +503,20 @@ static void print_text(const struct run *r)
 static int finish(struct run *r, enum stop stop)
 {
     int rc;
-    if (stop != RUN_ON && (rc = save_checkpoint(r, ckpt_path(r))) != CLI_OK)
+    /* Ctrl-C always leaves a checkpoint; --steps only when one was asked for. */
+    bool ckpt = stop == STOP_SIGNAL || (stop == STOP_STEPS && r->s.checkpoint);
+    if (ckpt && (rc = save_checkpoint(r, ckpt_path(r))) != CLI_OK)
         return rc;
+    if (ckpt)
+        r->ckpt_written = ckpt_path(r);
     if ((rc = save_model(r, r->s.out)) != CLI_OK)
         return rc;
     if (stop == STOP_SIGNAL) {
         fprintf(stderr, "cgrad: interrupted at epoch %d, step %ld; model written to %s; "
                         "resume with the same options and --resume %s\n",
                 r->state.epoch + 1, r->state.step, r->s.out, ckpt_path(r));
+        if (r->s.json)
+            print_json(r, stop);
         return CLI_INTERRUPTED;
     }
     if (r->val && cli_evaluate(&r->eng, r->val, &r->norm, &r->final_val, NULL) != CG_OK)
@@ -588,6 +595,7 @@ int cli_train(int argc, char **argv)
     if (!r)
         return cli_error("out of memory");
     cli_settings_defaults(&r->s);
+    r->final_val = r->final_test = (struct cli_eval_result){(double)NAN, (double)NAN, 0};
     int rc = cli_parse(CLI_CMD_TRAIN, argc, argv, &r->s);
     if (rc != CLI_OK) {
         free(r);
@@ -599,6 +607,7 @@ int cli_train(int argc, char **argv)
     struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_RESETHAND;   /* a second Ctrl-C kills at once */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old);
 
