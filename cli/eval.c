@@ -137,6 +137,16 @@ static cg_dataset *load_data(const struct cli_model_file *mf, const struct cli_s
         cli_error("%s: %d targets per sample, but %s predicts %d", path, cg_dataset_targets(ds),
                   mf->path, out);
     } else {
+        /* Folders and IDX files number their classes themselves: the ids
+         * mean the model's classes only when the names agree. */
+        for (int c = 0; format != CLI_FORMAT_CSV && mf->classify && mf->meta.classes &&
+                        c < cg_dataset_classes(ds); c++)
+            if (strcmp(cg_dataset_class_name(ds, c), mf->meta.classes[c]) != 0) {
+                cli_error("%s: class %d is '%s', but %s's class %d is '%s'", path, c,
+                          cg_dataset_class_name(ds, c), mf->path, c, mf->meta.classes[c]);
+                cg_dataset_free(ds);
+                return NULL;
+            }
         return ds;
     }
     cg_dataset_free(ds);
