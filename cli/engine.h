@@ -7,9 +7,10 @@
  * commands.
  *
  *     struct cli_engine e;
- *     cli_engine_init(&e, model, opt, batch, classify, loss, threads, seed);
- *     while ((rows = cg_loader_next(ld, e.x, e.labels, e.targets)) > 0)
- *         if (cli_train_step(&e, rows, &r) != CG_OK) ...;
+ *     cli_engine_init(&e, model, opt, batch, classify, mse, dropout_seed);
+ *     while ((rows = cg_loader_next(ld, e.x, e.labels, NULL)) > 0)
+ *         if (cli_train_step(&e, rows, &r) != CG_OK) ...;   // r.loss, r.correct
+ *     cli_evaluate(&e, val_set, &norm, &result, NULL);        // result.accuracy
  *     cli_engine_deinit(&e);
  */
 #ifndef CG_CLI_ENGINE_H

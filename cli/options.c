@@ -161,8 +161,6 @@ static const struct opt table[] = {
 };
 
 #define N_OPTS ((int)(sizeof table / sizeof table[0]))
-_Static_assert(sizeof table / sizeof table[0] <= sizeof((struct cli_settings *)0)->given,
-               "cli_settings.given is too small for the option table");
 
 /* ---- the commands ----------------------------------------------------------- */
 
@@ -251,26 +249,6 @@ void cli_settings_finish(struct cli_settings *s, bool classify)
         s->loss = classify ? CLI_LOSS_CE : CLI_LOSS_MSE;
     if (s->task == CLI_TASK_AUTO)
         s->task = classify ? CLI_TASK_CLASSIFY : CLI_TASK_REGRESS;
-}
-
-bool cli_given(const struct cli_settings *s, const char *name)
-{
-    for (int i = 0; i < N_OPTS; i++)
-        if (strcmp(table[i].name, name) == 0)
-            return s->given[i];
-    return false;
-}
-
-void cli_hidden_str(const struct cli_settings *s, char *buf, size_t n)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    if (s->n_hidden == 0) {
-        snprintf(buf, n, "none");
-        return;
-    }
-    for (int i = 0; i < s->n_hidden && used < n; i++)
-        used += (size_t)snprintf(buf + used, n - used, "%s%d", i ? "," : "", s->hidden[i]);
 }
 
 /* ---- values ------------------------------------------------------------- */
@@ -511,7 +489,6 @@ int cli_parse(enum cli_command cmd, int argc, char **argv, struct cli_settings *
         int rc = set_value(c->name, o, optarg, s);
         if (rc != CLI_OK)
             return rc;
-        s->given[v - 256] = true;
     }
     for (int i = optind; i < argc; i++) {
         if (s->n_positional == CLI_MAX_POSITIONAL)

@@ -93,9 +93,6 @@ struct cli_settings {
     /* positional arguments, in order */
     char       *positional[CLI_MAX_POSITIONAL];
     int         n_positional;
-    /* which options were given (indices into the table), for defaults that
-     * depend on others and for the resume check */
-    bool        given[96];
 };
 
 /* Fill in the defaults of every option. */
@@ -109,9 +106,5 @@ int  cli_parse(enum cli_command cmd, int argc, char **argv, struct cli_settings 
 void cli_settings_finish(struct cli_settings *s, bool classify);
 /* The full help of a command: usage line, description, options by group. */
 void cli_print_help(enum cli_command cmd, FILE *out);
-/* True when the option of this long name was given on the command line. */
-bool cli_given(const struct cli_settings *s, const char *name);
-/* "256,128" for the hidden sizes into buf. */
-void cli_hidden_str(const struct cli_settings *s, char *buf, size_t n);
 
 #endif /* CG_CLI_OPTIONS_H */
