@@ -1,9 +1,288 @@
 /*
- * cgrad nn layer: layers, sequential models, initialisation, model files (safetensors).
+ * cgrad nn layer: sequential models (MLPs), initialisation, parameters and
+ * model files (safetensors).
+ *
+ * A model is a PyTorch-style nn.Sequential of linear layers, activations
+ * (sigmoid, tanh, ReLU, leaky ReLU, softmax) and dropout, described by a
+ * short text spec (grammar below and in docs/MODEL.md) or by the same facts
+ * in a struct cg_arch. Its parameters are named and ordered as the
+ * state_dict of the equivalent nn.Sequential ("0.weight", "0.bias",
+ * "2.weight", ...), live in ONE flat buffer (and their gradients in another),
+ * and are saved to and loaded from safetensors files that PyTorch reads
+ * with load_state_dict. This layer knows nothing of optimizers or data sets.
+ *
+ *     cg_rng rng;
+ *     cg_rng_seed(&rng, 42);
+ *     cg_model *m = cg_model_from_spec("784-256-128-10:dropout=0.2");
+ *     if (!m || cg_model_init(m, CG_INIT_DEFAULT, &rng) != CG_OK)
+ *         fprintf(stderr, "%s\n", cg_errmsg());
+ *     cg_graph  *g = cg_graph_new();
+ *     cg_tensor *x = cg_graph_tensor(g, 2, (int[]){32, 784});   // fill x->data
+ *     cg_tensor *loss = cg_cross_entropy(g, cg_model_forward(g, m, x, &rng), labels);
+ *     cg_backward(g, loss);              // gradients land in cg_model_flat(m)->grad
+ *     cg_model_save(m, "model.safetensors", NULL);
+ *     cg_graph_free(g);
+ *     cg_model_free(m);
+ *
+ * Spec grammar (whitespace is not allowed):
+ *
+ *     spec    = size "-" size { "-" size } { ":" option }
+ *     size    = decimal integer in [1, 16777216]
+ *     option  = "act=" act | "slope=" number | "dropout=" number | "out=" out
+ *     act     = "relu" | "leaky_relu" | "sigmoid" | "tanh"      (default relu)
+ *     out     = "none" | "softmax" | "sigmoid" | "tanh"         (default none)
+ *     slope   = leaky ReLU negative slope, default 0.01 (only with leaky_relu)
+ *     dropout = rate p in [0, 1), default 0 (no dropout module)
+ *
+ * The first size is the input feature count, the last the output count;
+ * at most CG_NN_MAX_LINEAR linear layers. Each option appears at most once.
+ * `act` goes after every hidden linear layer (not after the last), dropout
+ * after every hidden activation, `out` after the last linear layer.
+ * cg_model_spec prints the canonical form: the sizes, then only the options
+ * that differ from their defaults, in the order act, slope, dropout, out;
+ * numbers in the shortest form that reads back exactly.
+ *
+ * Module indices (as nn.Sequential numbers them; the state_dict names
+ * depend on them): for sizes n0-n1-...-nL the modules are, in order,
+ *     Linear(n0, n1), Act, [Dropout], Linear(n1, n2), Act, [Dropout], ...,
+ *     Linear(n{L-1}, nL), [Out]
+ * so Linear k (k = 0..L-1) has index k * s with s = 2 without dropout and
+ * s = 3 with it. "784-256-128-10" names 0.*, 2.*, 4.*; with dropout=0.2,
+ * 0.*, 3.*, 6.*. Each Linear has "<i>.weight" [out, in] then "<i>.bias" [out].
  */
 #ifndef CG_NN_H
 #define CG_NN_H
 
 #include "../autograd/autograd.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- architecture --------------------------------------------------------- */
+
+#define CG_NN_MAX_LINEAR 32        /* linear layers in one model */
+#define CG_NN_MAX_SIZE   16777216  /* largest feature count in a spec */
+#define CG_NN_SPEC_MAX   512       /* bytes enough for any canonical spec */
+
+/* Activation functions; CG_ACT_NONE only as an output activation. */
+enum cg_act {
+    CG_ACT_NONE,
+    CG_ACT_RELU,
+    CG_ACT_LEAKY_RELU,
+    CG_ACT_SIGMOID,
+    CG_ACT_TANH,
+    CG_ACT_SOFTMAX
+};
+
+/* The whole architecture of an MLP: what a spec says, as a struct. */
+struct cg_arch {
+    int         n_sizes;                      /* 2 .. CG_NN_MAX_LINEAR + 1 */
+    int         sizes[CG_NN_MAX_LINEAR + 1];  /* input, hidden..., output */
+    enum cg_act act;                          /* hidden activation */
+    double      slope;                        /* leaky ReLU slope (0.01) */
+    double      dropout;                      /* after each hidden act; 0 = none */
+    enum cg_act out;                          /* after the last linear layer */
+};
+
+/* The default architecture fields (relu, slope 0.01, no dropout, no output
+ * activation) with the given sizes; n_sizes must fit. */
+struct cg_arch cg_arch_default(int n_sizes, const int *sizes);
+/* Parse a spec into *arch. CG_ERR_ARG with a message that quotes the bad
+ * token and its column on a bad spec. */
+cg_status cg_arch_parse(struct cg_arch *arch, const char *spec);
+/* Check an architecture (sizes, act, rates); CG_ERR_ARG says what is wrong. */
+cg_status cg_arch_check(const struct cg_arch *arch);
+/* Write the canonical spec into buf (n bytes, CG_NN_SPEC_MAX is enough).
+ * CG_ERR_ARG if it does not fit or the arch is bad. */
+cg_status cg_arch_print(const struct cg_arch *arch, char *buf, size_t n);
+
+/* "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "none". */
+const char *cg_act_name(enum cg_act act);
+
+/* ---- models --------------------------------------------------------------- */
+
+typedef struct cg_model cg_model;
+
+/* One module of the nn.Sequential, for inspection. */
+enum cg_module_kind { CG_MOD_LINEAR, CG_MOD_ACT, CG_MOD_DROPOUT };
+struct cg_module {
+    enum cg_module_kind kind;
+    int         index;          /* position in the nn.Sequential */
+    int         in, out;        /* features in and out */
+    enum cg_act act;            /* CG_MOD_ACT only */
+    double      arg;            /* leaky slope or dropout rate */
+    cg_tensor  *weight, *bias;  /* CG_MOD_LINEAR only: [out, in], [out] */
+};
+
+/* A named parameter (a view into the model's flat buffers). */
+struct cg_param {
+    char       name[24];   /* "0.weight", state_dict style */
+    cg_tensor *tensor;     /* data and grad point into the flat buffers */
+};
+
+/* A new model of this architecture with zeroed parameters (call
+ * cg_model_init). NULL and cg_errmsg() on a bad arch or out of memory. */
+cg_model *cg_model_new(const struct cg_arch *arch);
+/* cg_arch_parse + cg_model_new. */
+cg_model *cg_model_from_spec(const char *spec);
+/* A replica for a worker thread: a new model that shares m's parameter
+ * DATA (read-only for the replica; m must outlive it) but has its own
+ * zeroed gradient buffer. Forward through the replica accumulates into the
+ * replica's gradients. Free with cg_model_free (frees only its own). */
+cg_model *cg_model_replica_new(const cg_model *m);
+/* Free a model (or replica) and the buffers it owns; NULL is a no-op. The
+ * parameter tensors belong to the model: never cg_tensor_free them. */
+void      cg_model_free(cg_model *m);
+
+/* The architecture the model was built from. */
+const struct cg_arch *cg_model_arch(const cg_model *m);
+/* Write the model's canonical spec into buf (see cg_arch_print). */
+cg_status cg_model_spec(const cg_model *m, char *buf, size_t n);
+int       cg_model_input_size(const cg_model *m);
+int       cg_model_output_size(const cg_model *m);
+
+/* The modules in nn.Sequential order; *n receives their count. */
+const struct cg_module *cg_model_modules(const cg_model *m, int *n);
+/* The parameters in state_dict order; *n receives their count. */
+const struct cg_param  *cg_model_params(const cg_model *m, int *n);
+/* A parameter by state_dict name, or NULL (no error set). */
+cg_tensor *cg_model_param(const cg_model *m, const char *name);
+/* One tensor [P] over ALL parameter data, whose grad is all gradients, in
+ * state_dict order: for optimizers, clipping and checkpoints. */
+cg_tensor *cg_model_flat(cg_model *m);
+/* The number P of parameter elements. */
+size_t    cg_model_num_params(const cg_model *m);
+/* Set every gradient to zero (one memset). */
+void      cg_model_zero_grad(cg_model *m);
+
+/* ---- initialisation --------------------------------------------------------
+ * Every weight w: [out, in] has fan_in = in, fan_out = out. Draws go layer
+ * by layer, weight then bias, row-major, so a seed fixes every weight. */
+
+enum cg_init {
+    CG_INIT_DEFAULT,          /* nn.Linear's reset_parameters: w and b ~ U(-1/sqrt(fan_in), +) */
+    CG_INIT_XAVIER_UNIFORM,   /* w ~ U(-a, a), a = sqrt(6 / (fan_in + fan_out)); b = 0 */
+    CG_INIT_XAVIER_NORMAL,    /* w ~ N(0, 2 / (fan_in + fan_out)); b = 0 */
+    CG_INIT_KAIMING_UNIFORM,  /* w ~ U(-a, a), a = sqrt(6 / fan_in) (ReLU gain); b = 0 */
+    CG_INIT_KAIMING_NORMAL    /* w ~ N(0, 2 / fan_in) (ReLU gain); b = 0 */
+};
+
+/* Initialise every parameter from rng (see enum cg_init); zeroes the grads. */
+cg_status   cg_model_init(cg_model *m, enum cg_init kind, cg_rng *rng);
+/* "default", "xavier_uniform", "xavier_normal", "kaiming_uniform",
+ * "kaiming_normal" <-> enum; parse fails with CG_ERR_ARG naming the word. */
+const char *cg_init_name(enum cg_init kind);
+cg_status   cg_init_parse(const char *name, enum cg_init *kind);
+
+/* ---- forward ---------------------------------------------------------------- */
+
+/* x: [B, in] -> [B, out]: the modules in order, as nodes of g, with m's own
+ * parameters (so a replica's backward fills the replica's gradients). The
+ * result is logits unless the spec has an `out` activation. Dropout is
+ * active when g is in training mode and needs rng then (may be NULL in eval
+ * mode or without dropout). NULL x gives NULL; a feature count that is not
+ * the model's input size is CG_ERR_SHAPE naming both numbers. */
+cg_tensor *cg_model_forward(cg_graph *g, cg_model *m, cg_tensor *x, cg_rng *rng);
+
+/* ---- safetensors -------------------------------------------------------------
+ * The format (github.com/huggingface/safetensors): an 8-byte little-endian
+ * header length N, N bytes of JSON {"name": {"dtype": "F32", "shape": [..],
+ * "data_offsets": [begin, end]}, ..., "__metadata__": {"key": "value"}},
+ * then the raw little-endian data, offsets relative to the end of the
+ * header. cgrad writes F32 (F64 from the double build), the header padded
+ * with spaces to a multiple of 8, tensors in the order given, written to a
+ * temporary file in the same folder, flushed, fsync'ed and renamed over the
+ * target (the old file is untouched on any failure). The reader checks
+ * everything before it reads a byte of data: header length against the
+ * file size and CG_ST_MAX_HEADER, the JSON, dtypes (F32 and F64, converted
+ * to cg_float), shapes against byte sizes, offsets within the data, no
+ * overlaps or holes (as the reference implementation), duplicate names. */
+
+#define CG_ST_MAX_HEADER (100u << 20)   /* 100 MB */
+
+struct cg_named_tensor {
+    const char      *name;
+    const cg_tensor *tensor;
+};
+
+struct cg_meta_kv {
+    const char *key;
+    const char *value;
+};
+
+/* Write tensors[0..n) and metadata meta[0..n_meta) (string -> string) to
+ * path, atomically. CG_ERR_ARG on a bad name or duplicate, CG_ERR_IO with
+ * the path on an I/O failure. */
+cg_status cg_safetensors_save(const char *path, const struct cg_named_tensor *tensors,
+                              int n, const struct cg_meta_kv *meta, int n_meta);
+
+typedef struct cg_safetensors cg_safetensors;
+
+/* Read and check a whole file. NULL and a message naming the file (and the
+ * tensor) on any problem: CG_ERR_IO (open/read), CG_ERR_FORMAT (contents). */
+cg_safetensors *cg_safetensors_load(const char *path);
+void            cg_safetensors_free(cg_safetensors *st);
+/* Tensors in the order of their data offsets. */
+int              cg_safetensors_count(const cg_safetensors *st);
+const char      *cg_safetensors_name(const cg_safetensors *st, int i);
+const cg_tensor *cg_safetensors_tensor(const cg_safetensors *st, int i);
+/* The dtype the file stored tensor i in ("F32" or "F64"). */
+const char      *cg_safetensors_dtype(const cg_safetensors *st, int i);
+/* The tensor called name; NULL and CG_ERR_FORMAT "<file>: no tensor <name>"
+ * when absent. Owned by st. */
+const cg_tensor *cg_safetensors_get(const cg_safetensors *st, const char *name);
+/* True when the file has a tensor called name. Never sets an error. */
+bool             cg_safetensors_has(const cg_safetensors *st, const char *name);
+/* Metadata: a value by key (NULL when absent, no error), and all entries in
+ * file order. Owned by st. */
+const char      *cg_safetensors_meta(const cg_safetensors *st, const char *key);
+int              cg_safetensors_meta_count(const cg_safetensors *st);
+struct cg_meta_kv cg_safetensors_meta_at(const cg_safetensors *st, int i);
+
+/* ---- model files -------------------------------------------------------------
+ * A model file is a safetensors file with the model's parameters under their
+ * state_dict names and these __metadata__ keys (all values are strings):
+ *     "format"        "cgrad"
+ *     "version"       CG_VERSION of the writer
+ *     "spec"          the canonical spec
+ *     "input_size"    decimal, the model's input feature count
+ *     "task"          e.g. "classification" or "regression" (optional)
+ *     "classes"       a JSON array of strings: ["cat", "dog, big"] (optional)
+ *     "normalization" free text the data layer writes and reads (optional)
+ * plus any free-form keys (training settings: optimizer, lr, epochs, ...). */
+
+struct cg_model_meta {
+    const char *task;                /* NULL = not recorded */
+    const char *const *classes;      /* n_classes names, or NULL */
+    int         n_classes;
+    const char *normalization;       /* NULL = not recorded */
+    const struct cg_meta_kv *extra;  /* free-form settings */
+    int         n_extra;
+    /* Filled by cg_model_load only (ignored by save): */
+    const char *spec;
+    const char *version;
+    void       *owned_;              /* what holds the strings; see _deinit */
+};
+
+/* Save m's parameters and meta (NULL = none) to path, atomically. An extra
+ * key that is one of the reserved keys above is CG_ERR_ARG. */
+cg_status cg_model_save(const cg_model *m, const char *path, const struct cg_model_meta *meta);
+/* Load a cgrad model file: rebuild the model from "spec" and copy every
+ * tensor (missing tensor, shape mismatch or a file without cgrad metadata is
+ * CG_ERR_FORMAT naming file and tensor). meta_out (may be NULL) receives the
+ * metadata; release it with cg_model_meta_deinit. */
+cg_model *cg_model_load(const char *path, struct cg_model_meta *meta_out);
+/* Free what cg_model_load put in *meta and zero it; a zeroed meta is a no-op. */
+void      cg_model_meta_deinit(struct cg_model_meta *meta);
+/* Load the tensors named as m's parameters from any safetensors file (e.g.
+ * one PyTorch's save_file wrote from a state_dict) into m. A missing tensor
+ * or a shape mismatch is CG_ERR_FORMAT naming the tensor and both shapes;
+ * m is unchanged then. Tensors the model does not have are ignored. */
+cg_status cg_model_load_weights(cg_model *m, const char *path);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* CG_NN_H */

@@ -1,0 +1,285 @@
+/* Tests of image-folder data sets (data/images.c, data/stb_impl.c). The
+ * images are written with stb_image_write into a temporary folder. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cg_test.h"
+
+#define STB_IMAGE_WRITE_STATIC
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wshadow"
+#pragma GCC diagnostic ignored "-Wcast-qual"
+#pragma GCC diagnostic ignored "-Wdouble-promotion"
+#pragma GCC diagnostic ignored "-Wpedantic"
+#pragma GCC diagnostic ignored "-Wmissing-prototypes"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#endif
+#include <stb_image_write.h>
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
+static char root[64];
+static char buf[8][256];
+
+static const char *at(int k, const char *rel)
+{
+    snprintf(buf[k], sizeof buf[k], "%s/%s", root, rel);
+    return buf[k];
+}
+
+/* A w x h image of c channels, every pixel `px`. */
+static void write_image(const char *rel, int w, int h, int c, const uint8_t *px, bool bmp)
+{
+    uint8_t data[64 * 64 * 3];
+    for (int i = 0; i < w * h; i++)
+        memcpy(data + i * c, px, (size_t)c);
+    if (bmp)
+        assert_true(stbi_write_bmp(at(7, rel), w, h, c, data));
+    else
+        assert_true(stbi_write_png(at(7, rel), w, h, c, data, w * c));
+}
+
+static void make_dir(const char *rel)
+{
+    assert_int_equal(mkdir(at(6, rel), 0700), 0);
+}
+
+/* pets/cat/a.png 4x4 RGB (200, 100, 50), pets/cat/b.bmp 4x4 RGB (10, 20, 30),
+ * pets/dog/c.png 8x8 gray 77, pets/dog/notes.txt and pets/.hidden/ ignored. */
+static int setup(void **state)
+{
+    (void)state;
+    strcpy(root, "/tmp/cg_img_XXXXXX");
+    if (!mkdtemp(root))
+        return -1;
+    make_dir("pets");
+    make_dir("pets/cat");
+    make_dir("pets/dog");
+    make_dir("pets/.hidden");
+    write_image("pets/cat/a.png", 4, 4, 3, (uint8_t[]){200, 100, 50}, false);
+    write_image("pets/cat/b.bmp", 4, 4, 3, (uint8_t[]){10, 20, 30}, true);
+    write_image("pets/dog/c.png", 8, 8, 1, (uint8_t[]){77}, false);
+    write_image("pets/.hidden/d.png", 4, 4, 1, (uint8_t[]){1}, false);
+    FILE *f = fopen(at(0, "pets/dog/notes.txt"), "w");
+    fputs("not an image\n", f);
+    fclose(f);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[128];
+    (void)state;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    return system(cmd);
+}
+
+static void assert_row_is(const cg_dataset *ds, size_t i, const int *px, int c, double tol)
+{
+    cg_float x[64 * 64 * 3];
+    assert_int_equal(cg_dataset_row(ds, i, x), CG_OK);
+    for (int k = 0; k < cg_dataset_features(ds); k++)
+        assert_near(x[k], px[k % c], tol);
+}
+
+static void test_images_load_rgb_with_resize(void **state)
+{
+    (void)state;
+    int w, h, c;
+    cg_dataset *ds = cg_image_folder_load(at(0, "pets"), NULL);
+    assert_non_null(ds);
+    /* Channels and size of the first image, cat/a.png: 4x4 RGB. */
+    assert_true(cg_dataset_image_shape(ds, &w, &h, &c));
+    assert_int_equal(w, 4);
+    assert_int_equal(h, 4);
+    assert_int_equal(c, 3);
+    assert_int_equal(cg_dataset_features(ds), 48);
+    assert_int_equal(cg_dataset_size(ds), 3);
+    assert_int_equal(cg_dataset_classes(ds), 2);
+    assert_string_equal(cg_dataset_class_name(ds, 0), "cat");
+    assert_string_equal(cg_dataset_class_name(ds, 1), "dog");
+    assert_int_equal(cg_dataset_label(ds, 0), 0);
+    assert_int_equal(cg_dataset_label(ds, 1), 0);
+    assert_int_equal(cg_dataset_label(ds, 2), 1);
+    assert_null(cg_dataset_feature_name(ds, 0));
+    assert_row_is(ds, 0, (int[]){200, 100, 50}, 3, 0);
+    assert_row_is(ds, 1, (int[]){10, 20, 30}, 3, 0);
+    /* Gray 77 expanded to RGB and resized 8x8 -> 4x4: still 77 (+-1 rounding). */
+    assert_row_is(ds, 2, (int[]){77, 77, 77}, 3, 1);
+    cg_dataset_free(ds);
+}
+
+static void test_images_grayscale_and_size(void **state)
+{
+    (void)state;
+    struct cg_image_options o = {.channels = 1, .width = 2, .height = 2};
+    cg_dataset *ds = cg_image_folder_load(at(0, "pets"), &o);
+    assert_non_null(ds);
+    assert_int_equal(cg_dataset_features(ds), 4);
+    /* stb_image's luma: (77 r + 150 g + 29 b) >> 8.
+     * (200, 100, 50): (15400 + 15000 + 1450) / 256 = 124.4 -> 124.
+     * (10, 20, 30):   (770 + 3000 + 870) / 256 = 18.1 -> 18. */
+    assert_row_is(ds, 0, (int[]){124}, 1, 0);
+    assert_row_is(ds, 1, (int[]){18}, 1, 0);
+    assert_row_is(ds, 2, (int[]){77}, 1, 1);
+    cg_dataset_free(ds);
+}
+
+static void test_images_load_features_for_predict(void **state)
+{
+    (void)state;
+    cg_float x[3 * 3 * 3];
+    const int rgb[] = {200, 100, 50};
+    assert_int_equal(cg_image_load_features(at(0, "pets/cat/a.png"), 3, 3, 3, x), CG_OK);
+    for (int k = 0; k < 27; k++)
+        assert_near(x[k], rgb[k % 3], 1);
+    assert_int_equal(cg_image_load_features(at(0, "pets/cat/b.bmp"), 4, 4, 1, x), CG_OK);
+    assert_near(x[15], 18, 0);
+    assert_int_equal(cg_image_load_features(at(0, "pets/dog/notes.txt"), 4, 4, 1, x),
+                     CG_ERR_FORMAT);
+    assert_errmsg_contains("pets/dog/notes.txt: ");
+}
+
+/* ---- bad input ---------------------------------------------------------- */
+
+static void expect_fail(const char *rel, const struct cg_image_options *o, cg_status code,
+                        const char *msg)
+{
+    cg_clear_error();
+    assert_null(cg_image_folder_load(at(0, rel), o));
+    assert_int_equal(cg_errcode(), code);
+    assert_errmsg_contains(msg);
+}
+
+static void test_images_rejects_other_size_without_resize(void **state)
+{
+    (void)state;
+    struct cg_image_options o = {.no_resize = true};
+    expect_fail("pets", &o, CG_ERR_FORMAT, "pets/dog/c.png: 8x8, expected 4x4 (resizing is off)");
+}
+
+static void test_images_rejects_missing_root(void **state)
+{
+    (void)state;
+    expect_fail("nowhere", NULL, CG_ERR_IO, "/nowhere: cannot open: No such file");
+}
+
+static void test_images_rejects_folder_without_classes(void **state)
+{
+    (void)state;
+    make_dir("bare");
+    write_image("bare/loose.png", 2, 2, 1, (uint8_t[]){5}, false);
+    expect_fail("bare", NULL, CG_ERR_FORMAT, "/bare: no class folders");
+}
+
+static void test_images_rejects_empty_class(void **state)
+{
+    (void)state;
+    make_dir("some");
+    make_dir("some/full");
+    make_dir("some/void");
+    write_image("some/full/x.png", 2, 2, 1, (uint8_t[]){5}, false);
+    expect_fail("some", NULL, CG_ERR_FORMAT, "/some/void: no images (looked for .png");
+}
+
+static void test_images_rejects_truncated_png(void **state)
+{
+    (void)state;
+    struct stat st;
+    make_dir("cut");
+    make_dir("cut/k");
+    write_image("cut/k/a.png", 16, 16, 3, (uint8_t[]){1, 2, 3}, false);
+    /* A noisy image so that its PNG is long enough to cut in half. */
+    uint8_t noise[32 * 32 * 3];
+    cg_rng rng;
+    cg_rng_seed(&rng, 3);
+    for (size_t i = 0; i < sizeof noise; i++)
+        noise[i] = (uint8_t)cg_rng_u32(&rng);
+    assert_true(stbi_write_png(at(1, "cut/k/b.png"), 32, 32, 3, noise, 96));
+    assert_int_equal(stat(buf[1], &st), 0);
+    assert_int_equal(truncate(buf[1], st.st_size / 2), 0);
+    expect_fail("cut", NULL, CG_ERR_FORMAT, "/cut/k/b.png: ");
+    assert_errmsg_contains("b.png: Corrupt PNG");      /* stb_image's reason */
+
+    struct cg_image_options o = {.skip_bad = true};
+    cg_dataset *ds = cg_image_folder_load(at(0, "cut"), &o);
+    assert_non_null(ds);
+    assert_int_equal(cg_dataset_size(ds), 1);
+    assert_int_equal(cg_dataset_skipped(ds), 1);
+    assert_non_null(strstr(cg_dataset_warning(ds), "skipped 1 image files; first: "));
+    assert_non_null(strstr(cg_dataset_warning(ds), "cut/k/b.png"));
+    cg_dataset_free(ds);
+}
+
+static void test_images_rejects_bad_options(void **state)
+{
+    (void)state;
+    struct cg_image_options o = {.channels = 2};
+    expect_fail("pets", &o, CG_ERR_ARG, "channels must be 1 (grayscale) or 3 (RGB), not 2");
+    struct cg_image_options half = {.width = 4};
+    expect_fail("pets", &half, CG_ERR_ARG, "bad image size 4x0");
+}
+
+static long allocs_left, live;
+
+static void *fail_malloc(size_t n, void *ctx)
+{
+    (void)ctx;
+    if (allocs_left-- == 0)
+        return NULL;
+    live++;
+    return malloc(n);
+}
+
+static void count_free(void *p, void *ctx)
+{
+    (void)ctx;
+    live--;
+    free(p);
+}
+
+/* stb_image's allocations go through the hook too: each failure is clean. */
+static void test_images_every_allocation_failure_is_clean(void **state)
+{
+    (void)state;
+    struct cg_allocator hook = {fail_malloc, NULL, count_free, NULL};
+    for (long n = 0;; n++) {
+        allocs_left = n;
+        live = 0;
+        cg_set_allocator(&hook);
+        cg_dataset *ds = cg_image_folder_load(at(0, "pets"), NULL);
+        cg_dataset_free(ds);
+        cg_set_allocator(NULL);
+        assert_int_equal(live, 0);
+        if (ds)
+            break;
+        assert_int_equal(cg_errcode(), CG_ERR_NOMEM);
+        assert_true(n < 1000);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_images_load_rgb_with_resize),
+        cmocka_unit_test(test_images_grayscale_and_size),
+        cmocka_unit_test(test_images_load_features_for_predict),
+        cmocka_unit_test(test_images_rejects_other_size_without_resize),
+        cmocka_unit_test(test_images_rejects_missing_root),
+        cmocka_unit_test(test_images_rejects_folder_without_classes),
+        cmocka_unit_test(test_images_rejects_empty_class),
+        cmocka_unit_test(test_images_rejects_truncated_png),
+        cmocka_unit_test(test_images_rejects_bad_options),
+        cmocka_unit_test(test_images_every_allocation_failure_is_clean),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
