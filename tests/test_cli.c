@@ -476,6 +476,33 @@ static void test_init_loads_given_weights(void **state)
     assert_one_line_error("0.weight");
 }
 
+static void test_init_from_pytorch_state_dict(void **state)
+{
+    (void)state;
+    /* tests/data/torch_state_dict.safetensors is what PyTorch's save_file
+     * writes for nn.Sequential(Linear(4, 3), ReLU(), Linear(3, 2)); its
+     * values (tests/data/make_torch_fixture.py) are exact binary fractions. */
+    char fixture[PATH_MAX], args[PATH_MAX + 256];
+    assert_non_null(realpath("tests/data/torch_state_dict.safetensors", fixture));
+    write_blobs("two.csv", 20, 4, true);
+    /* keep two classes: drop the blue rows */
+    char cmd[PATH_MAX * 2];
+    snprintf(cmd, sizeof cmd, "cd '%s' && grep -v ',blue$' two.csv > two2.csv", dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(args, sizeof args, "train two2.csv --hidden 3 --init '%s' --optim sgd --lr 1e-30 "
+             "--epochs 1 --quiet --out torch.st", fixture);
+    assert_run(args, 0);
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/torch.st", dir);
+    cg_model *m = cg_model_load(path, NULL);
+    assert_non_null(m);
+    assert_tensor_near(cg_model_param(m, "0.weight"),
+                       ((double[]){0.5, -0.25, 1.0, 0.0, 0.125, 2.0, -1.0, 0.75, -0.5, 0.25, 0.5,
+                                   -2.0}), 12, 1e-20);
+    assert_tensor_near(cg_model_param(m, "2.bias"), ((double[]){0.0625, -0.125}), 2, 1e-20);
+    cg_model_free(m);
+}
+
 /* ---- failures ----------------------------------------------------------------------------- */
 
 static void test_bad_files_exit_1_naming_them(void **state)
@@ -574,6 +601,7 @@ int main(void)
         cmocka_unit_test(test_steps_and_no_shuffle_repeat_bit_for_bit),
         cmocka_unit_test(test_resume_matches_unbroken_run),
         cmocka_unit_test(test_init_loads_given_weights),
+        cmocka_unit_test(test_init_from_pytorch_state_dict),
         cmocka_unit_test(test_bad_files_exit_1_naming_them),
         cmocka_unit_test(test_nan_loss_stops_with_advice),
         cmocka_unit_test(test_ctrl_c_saves_and_exits_130),
