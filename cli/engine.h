@@ -43,7 +43,8 @@ struct cli_engine {
 struct cli_step_result {
     double loss;        /* mean loss of the batch */
     int    correct;     /* rows whose argmax is the label (classification) */
-    double grad_norm;   /* global L2 norm of the gradients before clipping */
+    double grad_norm;   /* with clip_norm: the gradients' global L2 norm before
+                           clipping; else 0, or NaN when one is not finite */
 };
 
 /* What an evaluation measured. */

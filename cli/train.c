@@ -334,14 +334,18 @@ static const char *ckpt_path(struct run *r)
 
 static int nan_stop(struct run *r, double loss, double norm)
 {
-    const char *what = isfinite(loss) ? "the gradient norm" : "the loss";
-    double v = isfinite(loss) ? norm : loss;
-    const char *value = isnan(v) ? "NaN" : v > 0 ? "+inf" : "-inf";
-    cli_error("%s is %s at epoch %d, step %ld (lr %g): try a lower --lr or --clip-norm 1; %s%s",
-              what, value, r->state.epoch + 1, r->state.step + 1, step_lr(r),
-              r->s.checkpoint && r->state.epoch > 0 ? "the last good checkpoint is kept in "
-                                                    : "no model was written",
-              r->s.checkpoint && r->state.epoch > 0 ? r->s.checkpoint : "");
+    char what[64];
+    if (!isfinite(loss))
+        snprintf(what, sizeof what, "the loss is %s", isnan(loss) ? "NaN" : "infinite");
+    else if (r->s.clip_norm > 0)
+        snprintf(what, sizeof what, "the gradient norm is %s", isnan(norm) ? "NaN" : "infinite");
+    else
+        snprintf(what, sizeof what, "a gradient is not finite");
+    bool kept = r->s.checkpoint && r->state.epoch > 0;
+    cli_error("%s at epoch %d, step %ld (lr %g): try a lower --lr or --clip-norm 1; %s%s", what,
+              r->state.epoch + 1, r->state.step + 1, step_lr(r),
+              kept ? "the last good checkpoint is kept in " : "no model was written",
+              kept ? r->s.checkpoint : "");
     return CLI_RUNTIME;
 }
 
