@@ -281,6 +281,66 @@ void      cg_model_meta_deinit(struct cg_model_meta *meta);
  * m is unchanged then. Tensors the model does not have are ignored. */
 cg_status cg_model_load_weights(cg_model *m, const char *path);
 
+/* ---- data-parallel batches ----------------------------------------------------
+ * A cg_trainer runs the forward and backward pass of a mini-batch on T
+ * threads: each thread takes a contiguous slice of the rows, runs it on its
+ * own graph with its own replica of the model (shared parameter data, its own
+ * gradients), and the replicas' gradients are summed into the model's in a
+ * fixed order. Same seed and same thread count give the same bits; a
+ * different thread count changes the order of the sums, and so the last bits.
+ * After the first batch it allocates nothing. Call cg_set_blas_threads(1) when
+ * T > 1 so that the threads do not oversubscribe the cores.
+ *
+ *     cg_trainer *tr = cg_trainer_new(m, CG_LOSS_CROSS_ENTROPY, 2);
+ *     struct cg_batch b = {x, labels, NULL, rows};     // x: [rows, in]
+ *     struct cg_batch_result r;
+ *     cg_trainer_backward(tr, &b, &rng, &r);   // m's grads += d(mean loss)
+ *     cg_optim_step(opt); cg_optim_zero_grad(opt);
+ */
+
+enum cg_loss {
+    CG_LOSS_CROSS_ENTROPY,  /* logits against class labels */
+    CG_LOSS_MSE             /* outputs against targets (or one-hot labels) */
+};
+
+/* One mini-batch, borrowed by the call. */
+struct cg_batch {
+    const cg_float *x;        /* [rows, in] model inputs */
+    const int      *labels;   /* [rows] class ids, or NULL */
+    const cg_float *targets;  /* [rows, out] regression targets (MSE), or NULL */
+    int             rows;
+};
+
+/* What a batch measured. */
+struct cg_batch_result {
+    double loss;     /* mean loss over the rows (NaN without labels or targets) */
+    int    correct;  /* rows whose largest output is their label (with labels) */
+};
+
+typedef struct cg_trainer cg_trainer;
+
+/* A runner for model m (borrowed; it must outlive the trainer) with the given
+ * loss on `threads` threads (1 to 64): makes the thread pool, one graph per
+ * thread and threads - 1 replicas. NULL and cg_errmsg() on failure. */
+cg_trainer *cg_trainer_new(cg_model *m, enum cg_loss loss, int threads);
+/* Stop the threads and free everything the trainer made; NULL is a no-op. */
+void        cg_trainer_free(cg_trainer *t);
+int         cg_trainer_threads(const cg_trainer *t);
+/* The trainer's thread pool (NULL with one thread), to run other parallel
+ * work on the same threads (an optimizer step). */
+cg_pool    *cg_trainer_pool(cg_trainer *t);
+/* Forward and backward of a batch in training mode (dropout drawn from rng,
+ * which may be NULL without dropout): adds the gradient of the batch's mean
+ * loss into m's gradients. A non-finite loss is returned in r without a
+ * backward pass. */
+cg_status   cg_trainer_backward(cg_trainer *t, const struct cg_batch *b, cg_rng *rng,
+                                struct cg_batch_result *r);
+/* Forward in eval mode without gradients: out (NULL, or [rows, out]) receives
+ * the model's outputs (logits unless the spec has an output activation), r
+ * (may be NULL) the loss and correct count when the batch has targets. */
+cg_status   cg_trainer_forward(cg_trainer *t, const struct cg_batch *b, cg_float *out,
+                               struct cg_batch_result *r);
+
 #ifdef __cplusplus
 }
 #endif

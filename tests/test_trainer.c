@@ -1,0 +1,251 @@
+/* Tests of the data-parallel batch runner (nn/trainer.c). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cg_test.h"
+
+#define ROWS 13
+#define IN 5
+#define OUT 3
+
+struct fixture {
+    cg_model *m;
+    cg_float  x[ROWS * IN];
+    int       labels[ROWS];
+    cg_float  targets[ROWS * OUT];
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    cg_rng rng;
+    cg_rng_seed(&rng, 7);
+    f->m = cg_model_from_spec("5-8-6-3:act=tanh");
+    if (!f->m || cg_model_init(f->m, CG_INIT_DEFAULT, &rng) != CG_OK)
+        return -1;
+    for (int i = 0; i < ROWS * IN; i++)
+        f->x[i] = (cg_float)cg_rng_normal(&rng, 0, 1);
+    for (int i = 0; i < ROWS; i++)
+        f->labels[i] = (int)cg_rng_below(&rng, OUT);
+    for (int i = 0; i < ROWS * OUT; i++)
+        f->targets[i] = (cg_float)cg_rng_uniform(&rng);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    cg_model_free(f->m);
+    free(f);
+    return 0;
+}
+
+/* The reference: one graph, the whole batch, cg_backward on the mean loss. */
+static double reference_grads(struct fixture *f, enum cg_loss kind, cg_float *grads)
+{
+    cg_graph *g = cg_graph_new();
+    cg_tensor *x = cg_graph_wrap(g, f->x, 2, (int[]){ROWS, IN});
+    cg_tensor *y = cg_model_forward(g, f->m, x, NULL);
+    cg_tensor *loss = kind == CG_LOSS_CROSS_ENTROPY
+        ? cg_cross_entropy(g, y, f->labels)
+        : cg_mse_loss(g, y, cg_graph_wrap(g, f->targets, 2, (int[]){ROWS, OUT}));
+    assert_non_null(loss);
+    assert_int_equal(cg_backward(g, loss), CG_OK);
+    double value = (double)loss->data[0];
+    cg_tensor *flat = cg_model_flat(f->m);
+    memcpy(grads, flat->grad, flat->size * sizeof *grads);
+    cg_model_zero_grad(f->m);
+    cg_graph_free(g);
+    return value;
+}
+
+static void check_threads_match_reference(struct fixture *f, enum cg_loss kind)
+{
+    cg_tensor *flat = cg_model_flat(f->m);
+    cg_float *want = calloc(flat->size, sizeof *want);
+    double want_loss = reference_grads(f, kind, want);
+    struct cg_batch b = {f->x, f->labels, kind == CG_LOSS_MSE ? f->targets : NULL, ROWS};
+
+    for (int threads = 1; threads <= 4; threads++) {
+        cg_trainer *t = cg_trainer_new(f->m, kind, threads);
+        struct cg_batch_result r;
+        assert_non_null(t);
+        assert_int_equal(cg_trainer_backward(t, &b, NULL, &r), CG_OK);
+        /* One thread runs exactly the reference's operations: the same
+         * bits; more threads sum slices in another order. */
+        double tol = threads == 1 ? 0 : 100 * CG_TEST_TOL;
+        assert_near(r.loss, want_loss, tol + 1e-6 * (threads > 1));
+        for (size_t i = 0; i < flat->size; i++)
+            assert_near(flat->grad[i], want[i], tol);
+        cg_model_zero_grad(f->m);
+        cg_trainer_free(t);
+    }
+    free(want);
+}
+
+static void test_trainer_matches_one_graph_cross_entropy(void **state)
+{
+    check_threads_match_reference(*state, CG_LOSS_CROSS_ENTROPY);
+}
+
+static void test_trainer_matches_one_graph_mse(void **state)
+{
+    check_threads_match_reference(*state, CG_LOSS_MSE);
+}
+
+static void test_trainer_is_deterministic_and_accumulates(void **state)
+{
+    struct fixture *f = *state;
+    cg_tensor *flat = cg_model_flat(f->m);
+    cg_float *first = calloc(flat->size, sizeof *first);
+    struct cg_batch b = {f->x, f->labels, NULL, ROWS};
+    cg_trainer *t = cg_trainer_new(f->m, CG_LOSS_CROSS_ENTROPY, 2);
+
+    assert_int_equal(cg_trainer_backward(t, &b, NULL, NULL), CG_OK);
+    memcpy(first, flat->grad, flat->size * sizeof *first);
+    /* The same batch again from zero: the same bits. */
+    cg_model_zero_grad(f->m);
+    assert_int_equal(cg_trainer_backward(t, &b, NULL, NULL), CG_OK);
+    assert_memory_equal(flat->grad, first, flat->size * sizeof *first);
+    /* Without zeroing, a second batch adds to the gradients: twice the
+     * first, up to rounding (the sums are ordered differently). */
+    assert_int_equal(cg_trainer_backward(t, &b, NULL, NULL), CG_OK);
+    for (size_t i = 0; i < flat->size; i++)
+        assert_near(flat->grad[i], 2 * first[i], 10 * CG_TEST_TOL);
+    cg_model_zero_grad(f->m);
+    cg_trainer_free(t);
+    free(first);
+}
+
+static size_t n_mallocs;
+
+static void *counting_malloc(size_t n, void *ctx)
+{
+    (void)ctx;
+    n_mallocs++;
+    return malloc(n);
+}
+
+static void *counting_realloc(void *p, size_t n, void *ctx)
+{
+    (void)ctx;
+    n_mallocs++;
+    return realloc(p, n);
+}
+
+static void plain_free(void *p, void *ctx)
+{
+    (void)ctx;
+    free(p);
+}
+
+static void test_trainer_allocates_nothing_after_first_batch(void **state)
+{
+    struct fixture *f = *state;
+    struct cg_allocator hook = {counting_malloc, counting_realloc, plain_free, NULL};
+    struct cg_batch b = {f->x, f->labels, NULL, ROWS};
+    cg_float out[ROWS * OUT];
+
+    cg_set_allocator(&hook);
+    cg_trainer *t = cg_trainer_new(f->m, CG_LOSS_CROSS_ENTROPY, 2);
+    assert_non_null(t);
+    assert_int_equal(cg_trainer_backward(t, &b, NULL, NULL), CG_OK);
+    assert_int_equal(cg_trainer_forward(t, &b, out, NULL), CG_OK);
+    n_mallocs = 0;
+    for (int step = 0; step < 20; step++) {
+        assert_int_equal(cg_trainer_backward(t, &b, NULL, NULL), CG_OK);
+        assert_int_equal(cg_trainer_forward(t, &b, out, NULL), CG_OK);
+    }
+    assert_int_equal(n_mallocs, 0);
+    cg_trainer_free(t);
+    cg_set_allocator(NULL);
+    cg_model_zero_grad(f->m);
+}
+
+static void test_trainer_forward_outputs_and_accuracy(void **state)
+{
+    struct fixture *f = *state;
+    cg_float out1[ROWS * OUT], out2[ROWS * OUT];
+    struct cg_batch b = {f->x, f->labels, NULL, ROWS};
+    struct cg_batch_result r1, r2;
+    cg_trainer *t1 = cg_trainer_new(f->m, CG_LOSS_CROSS_ENTROPY, 1);
+    cg_trainer *t2 = cg_trainer_new(f->m, CG_LOSS_CROSS_ENTROPY, 3);
+
+    assert_int_equal(cg_trainer_forward(t1, &b, out1, &r1), CG_OK);
+    assert_int_equal(cg_trainer_forward(t2, &b, out2, &r2), CG_OK);
+    /* Rows do not mix in a forward pass, but a GEMM of fewer rows may block
+     * its sums differently: equal up to rounding. */
+    for (int i = 0; i < ROWS * OUT; i++)
+        assert_near(out2[i], out1[i], 10 * CG_TEST_TOL);
+    assert_int_equal(r1.correct, r2.correct);
+    int correct = 0;
+    for (int i = 0; i < ROWS; i++) {
+        int best = 0;
+        for (int c = 1; c < OUT; c++)
+            if (out1[i * OUT + c] > out1[i * OUT + best])
+                best = c;
+        correct += best == f->labels[i];
+    }
+    assert_int_equal(r1.correct, correct);
+    /* Without labels: outputs only, loss NaN. */
+    struct cg_batch inputs_only = {f->x, NULL, NULL, 2};
+    assert_int_equal(cg_trainer_forward(t2, &inputs_only, out2, &r2), CG_OK);
+    assert_true(isnan(r2.loss));
+    for (int i = 0; i < 2 * OUT; i++)
+        assert_near(out2[i], out1[i], 10 * CG_TEST_TOL);
+    cg_trainer_free(t1);
+    cg_trainer_free(t2);
+}
+
+static void test_trainer_reports_a_worker_error(void **state)
+{
+    struct fixture *f = *state;
+    int bad[ROWS];
+    memcpy(bad, f->labels, sizeof bad);
+    bad[ROWS - 1] = 7;   /* in the last thread's slice */
+    struct cg_batch b = {f->x, bad, NULL, ROWS};
+    cg_trainer *t = cg_trainer_new(f->m, CG_LOSS_CROSS_ENTROPY, 2);
+
+    cg_clear_error();
+    assert_int_equal(cg_trainer_backward(t, &b, NULL, NULL), CG_ERR_ARG);
+    assert_errmsg_contains("7");
+    cg_model_zero_grad(f->m);
+    struct cg_batch empty = {f->x, f->labels, NULL, 0};
+    assert_int_equal(cg_trainer_backward(t, &empty, NULL, NULL), CG_ERR_ARG);
+    struct cg_batch no_labels = {f->x, NULL, NULL, ROWS};
+    assert_int_equal(cg_trainer_backward(t, &no_labels, NULL, NULL), CG_ERR_ARG);
+    assert_errmsg_contains("no labels");
+    cg_trainer_free(t);
+    assert_null(cg_trainer_new(f->m, CG_LOSS_MSE, 0));
+    assert_null(cg_trainer_new(NULL, CG_LOSS_MSE, 1));
+}
+
+static void test_trainer_more_threads_than_rows(void **state)
+{
+    struct fixture *f = *state;
+    struct cg_batch b = {f->x, f->labels, NULL, 1};
+    struct cg_batch_result r;
+    cg_trainer *t = cg_trainer_new(f->m, CG_LOSS_CROSS_ENTROPY, 4);
+
+    assert_int_equal(cg_trainer_backward(t, &b, NULL, &r), CG_OK);
+    assert_true(isfinite(r.loss) && r.loss > 0);
+    assert_true(cg_tensor_norm_l2(cg_model_flat(f->m)) > 0);
+    cg_model_zero_grad(f->m);
+    cg_trainer_free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_trainer_matches_one_graph_cross_entropy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trainer_matches_one_graph_mse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trainer_is_deterministic_and_accumulates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trainer_allocates_nothing_after_first_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trainer_forward_outputs_and_accuracy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trainer_reports_a_worker_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trainer_more_threads_than_rows, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
