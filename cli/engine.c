@@ -2,11 +2,11 @@
  * One training step and the evaluation of a data set (see engine.h).
  *
  * A step follows DESIGN.md's "one training step": forward through the
- * model on the batch, the loss (cross-entropy on logits, or MSE), backward,
- * the global gradient norm (clipped with --clip-norm, torch.nn.utils.
- * clip_grad_norm_), the element clamp (--clip-value, clip_grad_value_), the
- * optimizer's update, zero grad, and the graph reset that frees every
- * intermediate at once.
+ * model on the batch, the loss (cross-entropy on logits, or MSE), backward
+ * (these three by the nn layer's cg_trainer, on --threads threads, which
+ * also resets its graphs), the global gradient norm (clipped with
+ * --clip-norm, torch.nn.utils.clip_grad_norm_), the element clamp
+ * (--clip-value, clip_grad_value_), the optimizer's update and zero grad.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -21,7 +21,7 @@ static void *alloc_array(size_t n, size_t size)
 }
 
 cg_status cli_engine_init(struct cli_engine *e, cg_model *model, cg_optim *opt, int batch,
-                          bool classify, bool mse, uint64_t dropout_seed)
+                          bool classify, bool mse, uint64_t dropout_seed, int threads)
 {
     memset(e, 0, sizeof *e);
     e->model = model;
@@ -33,12 +33,15 @@ cg_status cli_engine_init(struct cli_engine *e, cg_model *model, cg_optim *opt, 
     e->mse = mse;
     e->flat = cg_model_flat(model);
     cg_rng_seed(&e->dropout_rng, dropout_seed);
-    e->g = cg_graph_new();
+    cg_set_blas_threads(1);
+    e->tr = cg_trainer_new(model, mse ? CG_LOSS_MSE : CG_LOSS_CROSS_ENTROPY, threads);
+    if (!e->tr)
+        return cg_errcode();
     e->x = alloc_array((size_t)batch * (size_t)e->in, sizeof *e->x);
     e->labels = alloc_array((size_t)batch, sizeof *e->labels);
     e->targets = alloc_array((size_t)batch * (size_t)e->out, sizeof *e->targets);
-    e->argmax = alloc_array((size_t)batch, sizeof *e->argmax);
-    if (!e->g || !e->x || !e->labels || !e->targets || !e->argmax || !e->flat) {
+    e->y = alloc_array((size_t)batch * (size_t)e->out, sizeof *e->y);
+    if (!e->x || !e->labels || !e->targets || !e->y || !e->flat) {
         cli_engine_deinit(e);
         cg_clear_error();
         return CG_ERR_NOMEM;
@@ -48,39 +51,19 @@ cg_status cli_engine_init(struct cli_engine *e, cg_model *model, cg_optim *opt, 
 
 void cli_engine_deinit(struct cli_engine *e)
 {
-    cg_graph_free(e->g);
+    cg_trainer_free(e->tr);
     free(e->x);
     free(e->labels);
     free(e->targets);
-    free(e->argmax);
+    free(e->y);
     memset(e, 0, sizeof *e);
 }
 
-/* The loss of output y: [rows, out] against the batch's labels or targets. */
-static cg_tensor *batch_loss(struct cli_engine *e, cg_tensor *y, int rows)
+/* The batch of the first `rows` samples of the buffers. */
+static struct cg_batch batch_of(const struct cli_engine *e, int rows)
 {
-    if (!e->mse)
-        return cg_cross_entropy(e->g, y, e->labels);
-    cg_tensor *t;
-    if (e->classify) {
-        t = cg_graph_tensor(e->g, 2, (int[]){rows, e->out});
-        if (!t || cg_one_hot(t, e->labels, rows) != CG_OK)
-            return NULL;
-    } else {
-        t = cg_graph_wrap(e->g, e->targets, 2, (int[]){rows, e->out});
-    }
-    return cg_mse_loss(e->g, y, t);
-}
-
-/* Rows of y: [rows, out] whose largest output is the label. */
-static int count_correct(struct cli_engine *e, const cg_tensor *y, int rows)
-{
-    if (!e->classify || cg_tensor_argmax_axis(e->argmax, y, 1) != CG_OK)
-        return 0;
-    int correct = 0;
-    for (int i = 0; i < rows; i++)
-        correct += (int)e->argmax[i] == e->labels[i];
-    return correct;
+    return (struct cg_batch){e->x, e->classify ? e->labels : NULL,
+                             e->classify ? NULL : e->targets, rows};
 }
 
 /* With --clip-norm: the global L2 norm of all gradients, which are then
@@ -100,25 +83,18 @@ static double grad_norm(struct cli_engine *e)
 
 cg_status cli_train_step(struct cli_engine *e, int rows, struct cli_step_result *r)
 {
-    cg_status st = CG_OK;
-    cg_graph_set_training(e->g, true);
-    cg_graph_set_grad(e->g, true);
-    cg_tensor *x = cg_graph_wrap(e->g, e->x, 2, (int[]){rows, e->in});
-    cg_tensor *y = cg_model_forward(e->g, e->model, x, &e->dropout_rng);
-    cg_tensor *loss = batch_loss(e, y, rows);
-    if (!loss) {
-        st = cg_errcode() != CG_OK ? cg_errcode() : CG_ERR_STATE;
-        goto out_reset;
-    }
-    r->loss = (double)loss->data[0];
-    r->correct = count_correct(e, y, rows);
+    struct cg_batch b = batch_of(e, rows);
+    struct cg_batch_result br;
+    cg_status st = cg_trainer_backward(e->tr, &b, &e->dropout_rng, &br);
+    r->loss = br.loss;
+    r->correct = br.correct;
     r->grad_norm = (double)NAN;
+    if (st != CG_OK)
+        goto out_zero;
     if (!isfinite(r->loss)) {
         st = CG_ERR_NUMERIC;
         goto out_zero;
     }
-    if ((st = cg_backward(e->g, loss)) != CG_OK)
-        goto out_zero;
     r->grad_norm = grad_norm(e);
     if (!isfinite(r->grad_norm)) {
         st = CG_ERR_NUMERIC;
@@ -128,20 +104,8 @@ cg_status cli_train_step(struct cli_engine *e, int rows, struct cli_step_result 
         goto out_zero;
     st = cg_optim_step(e->opt);
 out_zero:
-    cg_model_zero_grad(e->model);
-out_reset:
-    cg_graph_reset(e->g);
+    cg_optim_zero_grad(e->opt);
     return st;
-}
-
-/* Forward of rows samples already in e->x, in eval mode without gradients;
- * y stays in the graph until the caller resets it. */
-static cg_tensor *forward_eval(struct cli_engine *e, int rows)
-{
-    cg_graph_set_training(e->g, false);
-    cg_graph_set_grad(e->g, false);
-    cg_tensor *x = cg_graph_wrap(e->g, e->x, 2, (int[]){rows, e->in});
-    return cg_model_forward(e->g, e->model, x, NULL);
 }
 
 cg_status cli_evaluate(struct cli_engine *e, const cg_dataset *ds, const struct cg_norm *norm,
@@ -158,44 +122,34 @@ cg_status cli_evaluate(struct cli_engine *e, const cg_dataset *ds, const struct 
     int rows;
     while ((rows = cg_loader_next(ld, e->x, e->classify ? e->labels : NULL,
                                   e->classify ? NULL : e->targets)) > 0) {
-        cg_tensor *y = forward_eval(e, rows);
-        cg_tensor *loss = batch_loss(e, y, rows);
-        if (!loss) {
-            st = cg_errcode() != CG_OK ? cg_errcode() : CG_ERR_STATE;
-            cg_graph_reset(e->g);
+        struct cg_batch b = batch_of(e, rows);
+        struct cg_batch_result br;
+        if ((st = cg_trainer_forward(e->tr, &b, confusion ? e->y : NULL, &br)) != CG_OK)
             goto out;
-        }
-        loss_sum += (double)loss->data[0] * rows;
-        correct += (size_t)count_correct(e, y, rows);
-        if (confusion && e->classify)
-            for (int i = 0; i < rows; i++)
-                confusion[(size_t)e->labels[i] * (size_t)e->out + e->argmax[i]]++;
+        loss_sum += br.loss * rows;
+        correct += (size_t)br.correct;
         n += (size_t)rows;
-        cg_graph_reset(e->g);
+        for (int i = 0; confusion && e->classify && i < rows; i++) {
+            const cg_float *y = e->y + (size_t)i * (size_t)e->out;
+            int best = 0;
+            for (int c = 1; c < e->out; c++)
+                best = y[c] > y[best] ? c : best;
+            confusion[(size_t)e->labels[i] * (size_t)e->out + (size_t)best]++;
+        }
     }
     r->n = n;
     r->loss = n ? loss_sum / (double)n : (double)NAN;
     r->accuracy = e->classify && n ? (double)correct / (double)n : (double)NAN;
 out:
-    cg_graph_set_training(e->g, true);
-    cg_graph_set_grad(e->g, true);
     cg_loader_free(ld);
     return st;
 }
 
 cg_status cli_predict_rows(struct cli_engine *e, const cg_float *x, int rows, cg_float *out)
 {
-    memcpy(e->x, x, (size_t)rows * (size_t)e->in * sizeof *x);
-    cg_tensor *y = forward_eval(e, rows);
-    cg_status st = CG_OK;
-    if (!y)
-        st = cg_errcode() != CG_OK ? cg_errcode() : CG_ERR_STATE;
-    else if (e->classify)
-        cg_kernel_softmax_rows(out, y->data, rows, e->out);
-    else
-        memcpy(out, y->data, (size_t)rows * (size_t)e->out * sizeof *out);
-    cg_graph_reset(e->g);
-    cg_graph_set_training(e->g, true);
-    cg_graph_set_grad(e->g, true);
+    struct cg_batch b = {x, NULL, NULL, rows};
+    cg_status st = cg_trainer_forward(e->tr, &b, out, NULL);
+    if (st == CG_OK && e->classify)
+        cg_kernel_softmax_rows(out, out, rows, e->out);
     return st;
 }

@@ -2,12 +2,12 @@
  * The two functions that do the numerical work of the cgrad program: one
  * training step on a mini-batch, and the evaluation of a whole data set.
  * Their interface is deliberately narrow (an engine holding the model, the
- * optimizer, the graph and the batch buffers), so that their insides can be
- * replaced by a multi-threaded data-parallel version without touching the
- * commands.
+ * optimizer, the nn layer's data-parallel batch runner and the batch
+ * buffers): --threads N runs each batch's forward and backward on N threads
+ * (cg_trainer), with single-threaded GEMMs.
  *
  *     struct cli_engine e;
- *     cli_engine_init(&e, model, opt, batch, classify, mse, dropout_seed);
+ *     cli_engine_init(&e, model, opt, batch, classify, mse, dropout_seed, threads);
  *     while ((rows = cg_loader_next(ld, e.x, e.labels, NULL)) > 0)
  *         if (cli_train_step(&e, rows, &r) != CG_OK) ...;   // r.loss, r.correct
  *     cli_evaluate(&e, val_set, &norm, &result, NULL);        // result.accuracy
@@ -24,7 +24,7 @@
 struct cli_engine {
     cg_model  *model;      /* borrowed */
     cg_optim  *opt;        /* borrowed; NULL for evaluation only */
-    cg_graph  *g;          /* owned: the step's arena */
+    cg_trainer *tr;        /* owned: runs batches on `threads` threads */
     cg_tensor *flat;       /* cg_model_flat(model): all parameters */
     cg_rng     dropout_rng;
     int        batch, in, out;
@@ -36,7 +36,7 @@ struct cli_engine {
     cg_float  *x;          /* [batch, in] */
     int       *labels;     /* [batch] (classification) */
     cg_float  *targets;    /* [batch, out] (regression) */
-    size_t    *argmax;     /* [batch] scratch */
+    cg_float  *y;          /* [batch, out] outputs, for evaluation */
 };
 
 /* What one step measured. */
@@ -54,18 +54,20 @@ struct cli_eval_result {
     size_t n;           /* samples */
 };
 
-/* Set up an engine for model (and opt, or NULL): allocates the graph and
- * the batch buffers. CG_OK, or an error in cg_errmsg(). */
+/* Set up an engine for model (and opt, or NULL) on `threads` threads:
+ * makes the batch runner and the batch buffers, and sets OpenBLAS to one
+ * thread when threads > 1 (else to one as well: a product of 128 rows gains
+ * little from it). CG_OK, or an error in cg_errmsg(). */
 cg_status cli_engine_init(struct cli_engine *e, cg_model *model, cg_optim *opt, int batch,
-                          bool classify, bool mse, uint64_t dropout_seed);
+                          bool classify, bool mse, uint64_t dropout_seed, int threads);
 /* Free what cli_engine_init allocated; a zeroed engine is a no-op. */
 void      cli_engine_deinit(struct cli_engine *e);
 
 /* One training step on the first `rows` samples of the batch buffers:
- * forward, loss, backward, clipping, optimizer step, zero grad, graph
- * reset. A loss or gradient norm that is not finite is CG_ERR_NUMERIC and
- * the parameters are left as they were. Allocates nothing once the graph's
- * arena has grown (after the first step). */
+ * forward, loss and backward (on the threads), clipping, optimizer step,
+ * zero grad. A loss or gradient norm that is not finite is CG_ERR_NUMERIC
+ * and the parameters are left as they were. Allocates nothing after the
+ * first step. */
 cg_status cli_train_step(struct cli_engine *e, int rows, struct cli_step_result *r);
 
 /* Evaluate the model on ds with norm applied (NULL: none): mean loss and

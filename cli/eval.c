@@ -167,7 +167,6 @@ int cli_eval(int argc, char **argv)
     int rc = cli_parse(CLI_CMD_EVAL, argc, argv, &s);
     if (rc != CLI_OK)
         return rc < 0 ? CLI_OK : rc;
-    cg_set_blas_threads(s.threads);
     if ((rc = cli_model_open(&mf, s.positional[0])) != CLI_OK)
         goto out;
     rc = CLI_RUNTIME;
@@ -176,8 +175,12 @@ int cli_eval(int argc, char **argv)
     int k = cg_model_output_size(mf.model);
     conf = calloc((size_t)k * (size_t)k, sizeof *conf);
     cs = calloc((size_t)k, sizeof *cs);
-    if (!conf || !cs || cli_engine_init(&e, mf.model, NULL, s.batch, mf.classify, mf.mse, 0)) {
+    if (!conf || !cs) {
         cli_error("out of memory");
+        goto out;
+    }
+    if (cli_engine_init(&e, mf.model, NULL, s.batch, mf.classify, mf.mse, 0, s.threads)) {
+        cli_error("--threads %d: %s", s.threads, cg_errmsg());
         goto out;
     }
     if (cli_evaluate(&e, ds, &mf.norm, &r, conf) != CG_OK) {

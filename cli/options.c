@@ -135,8 +135,8 @@ static const struct opt table[] = {
      "keep the data's order in every epoch"},
     {"seed", K_U64, TRAIN | GRADCHECK, OFF(seed), 0, 0, 0, NULL, "N", "Training",
      "random seed for the weights, shuffling, dropout (default 1)"},
-    {"threads", K_INT, TRAIN | EVAL | PREDICT | GRADCHECK, OFF(threads), 1, 1024, 0, NULL,
-     "N", "Training", "threads for all the work (default 1)"},
+    {"threads", K_INT, TRAIN | EVAL | PREDICT | GRADCHECK, OFF(threads), 1, 64, 0, NULL,
+     "N", "Training", "threads: each batch is split across them (default 1)"},
     /* output */
     {"out", K_STRING, TRAIN, OFF(out), 0, 0, 0, NULL, "FILE", "Output",
      "the trained model (default model.safetensors)"},

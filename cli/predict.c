@@ -181,7 +181,6 @@ int cli_predict(int argc, char **argv)
     int rc = cli_parse(CLI_CMD_PREDICT, argc, argv, &s);
     if (rc != CLI_OK)
         return rc < 0 ? CLI_OK : rc;
-    cg_set_blas_threads(s.threads);
     if ((rc = cli_model_open(&mf, s.positional[0])) != CLI_OK) {
         cli_model_close(&mf);
         return rc;
@@ -193,7 +192,7 @@ int cli_predict(int argc, char **argv)
     p.y = calloc((size_t)batch * (size_t)out, sizeof *p.y);
     p.order = calloc((size_t)out, sizeof *p.order);
     if (!p.x || !p.y || !p.order ||
-        cli_engine_init(&p.e, mf.model, NULL, batch, mf.classify, mf.mse, 0) != CG_OK) {
+        cli_engine_init(&p.e, mf.model, NULL, batch, mf.classify, mf.mse, 0, s.threads) != CG_OK) {
         rc = cli_error("out of memory");
         goto out;
     }

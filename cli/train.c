@@ -331,8 +331,8 @@ static int setup(struct run *r)
         cg_loader_set_norm(r->loader, &r->norm) != CG_OK)
         return cli_error("%s: %s", s->positional[0], cg_errmsg());
     if (cli_engine_init(&r->eng, r->model, r->opt, s->batch, r->classify,
-                        s->loss == CLI_LOSS_MSE, s->seed + 2) != CG_OK)
-        return cli_error("out of memory");
+                        s->loss == CLI_LOSS_MSE, s->seed + 2, s->threads) != CG_OK)
+        return cli_error("--threads %d: %s", s->threads, cg_errmsg());
     r->eng.clip_norm = s->clip_norm;
     r->eng.clip_value = s->clip_value;
     if (s->resume) {
@@ -347,7 +347,6 @@ static int setup(struct run *r)
         r->eng.dropout_rng = r->state.dropout;
     }
     snprintf(r->plot_title, sizeof r->plot_title, "cgrad train %s: %s", s->positional[0], r->spec);
-    cg_set_blas_threads(s->threads);
     return CLI_OK;
 }
 
