@@ -1,0 +1,201 @@
+/*
+ * Training throughput of the demo task against the GEMM roofline measured in
+ * the same run, and the step time of a tiny network where every cost is
+ * cgrad's own. Prints markdown table rows (see bench/README.md).
+ *
+ *   demo:  Fashion-MNIST, 784-256-128-10 ReLU, cross-entropy, Adam, batch 128
+ *   tiny:  4-8-3 ReLU, batch 8, Adam
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "roofline.h"
+
+#define FASHION_DIR "/usr/share/datasets/fashion-mnist"
+
+static size_t n_mallocs;
+
+static void *counting_malloc(size_t n, void *ctx)
+{
+    (void)ctx;
+    n_mallocs++;
+    return malloc(n);
+}
+
+static void *counting_realloc(void *p, size_t n, void *ctx)
+{
+    (void)ctx;
+    n_mallocs++;
+    return realloc(p, n);
+}
+
+static void plain_free(void *p, void *ctx)
+{
+    (void)ctx;
+    free(p);
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "bench_train: %s: %s\n", what, cg_errmsg());
+    exit(1);
+}
+
+/* Everything one training run holds. */
+struct run {
+    cg_model   *m;
+    cg_optim   *opt;
+    cg_trainer *tr;
+    cg_rng      rng;
+};
+
+static void run_init(struct run *r, const char *spec, int threads)
+{
+    cg_rng_seed(&r->rng, 1);
+    r->m = cg_model_from_spec(spec);
+    if (!r->m || cg_model_init(r->m, CG_INIT_DEFAULT, &r->rng) != CG_OK)
+        die("model");
+    cg_tensor *flat = cg_model_flat(r->m);
+    r->opt = cg_adam_new(&flat, 1, NULL);
+    r->tr = cg_trainer_new(r->m, CG_LOSS_CROSS_ENTROPY, threads);
+    if (!r->opt || !r->tr)
+        die("optimizer or trainer");
+}
+
+static void run_free(struct run *r)
+{
+    cg_trainer_free(r->tr);
+    cg_optim_free(r->opt);
+    cg_model_free(r->m);
+}
+
+/* One optimizer step on a batch, as `cgrad train` does it. */
+static double step(struct run *r, const struct cg_batch *b)
+{
+    struct cg_batch_result res;
+    if (cg_trainer_backward(r->tr, b, &r->rng, &res) != CG_OK ||
+        cg_optim_step_pool(r->opt, cg_trainer_pool(r->tr)) != CG_OK)
+        die("step");
+    cg_optim_zero_grad(r->opt);
+    return res.loss;
+}
+
+/* One epoch of the demo task; returns seconds, counts mallocs of steady steps. */
+static double demo_epoch(const cg_dataset *train, const struct cg_norm *norm, int threads,
+                         size_t *steady_mallocs, double *last_loss)
+{
+    struct run r;
+    int batch = 128, in = 784, rows;
+    cg_float *x = malloc((size_t)batch * in * sizeof *x);
+    int *labels = malloc((size_t)batch * sizeof *labels);
+    struct cg_allocator hook = {counting_malloc, counting_realloc, plain_free, NULL};
+
+    cg_set_allocator(&hook);
+    run_init(&r, "784-256-128-10", threads);
+    cg_set_blas_threads(1);
+    cg_loader *ld = cg_loader_new(train, batch, true, false, 1);
+    if (!ld || cg_loader_set_norm(ld, norm) != CG_OK)
+        die("loader");
+    double t0 = roof_now();
+    int steps = 0;
+    size_t mallocs_after_first = 0;
+    while ((rows = cg_loader_next(ld, x, labels, NULL)) > 0) {
+        struct cg_batch b = {x, labels, NULL, rows};
+        *last_loss = step(&r, &b);
+        if (++steps == 1)
+            mallocs_after_first = n_mallocs;
+    }
+    double seconds = roof_now() - t0;
+    *steady_mallocs = n_mallocs - mallocs_after_first;
+    cg_loader_free(ld);
+    run_free(&r);
+    cg_set_allocator(NULL);
+    free(x);
+    free(labels);
+    return seconds;
+}
+
+static void bench_demo(void)
+{
+    cg_dataset *train, *test;
+    struct cg_norm norm;
+    const struct roof_net net = {4, {784, 256, 128, 10}, 128};
+    double t0 = roof_now();
+
+    if (cg_idx_load_dir(FASHION_DIR, &train, &test) != CG_OK) {
+        printf("| demo epoch | skipped | | %s (make demo installs it) |\n", cg_errmsg());
+        return;
+    }
+    printf("| fashion-mnist load (in bench_train) | %.2f | s | gzipped IDX, 70000 images |\n",
+           roof_now() - t0);
+    if (cg_norm_fit(&norm, train, CG_NORM_MINMAX) != CG_OK)
+        die("norm");
+    printf("| openblas kernel | %s | | openblas_get_corename() |\n", openblas_get_corename());
+    for (int threads = 2; threads >= 1; threads--) {
+        size_t mallocs;
+        double loss;
+        struct roof_result roof = roof_measure(&net, threads, 100);
+        double seconds = demo_epoch(train, &norm, threads, &mallocs, &loss);
+        double samples = (double)cg_dataset_size(train);
+        double roof_epoch = roof.best_seconds * samples / net.batch;
+        double flops_issue = 3 * roof_forward_macs(&net) * 2 * samples;
+        printf("| demo epoch, %d thread%s | %.3f | s | %.0f samples/s, final batch loss %.3f |\n",
+               threads, threads > 1 ? "s" : "", seconds, samples / seconds, loss);
+        printf("| demo achieved, %d thread%s | %.1f | GFLOP/s | 3 x forward MACs x 2 / epoch time |\n",
+               threads, threads > 1 ? "s" : "", flops_issue / seconds * 1e-9);
+        printf("| demo GEMM roofline epoch, %d thread%s | %.3f | s | the same products alone, %s |\n",
+               threads, threads > 1 ? "s" : "", roof_epoch, roof.best_way);
+        printf("| demo share of roofline, %d thread%s | %.0f | %% | roofline time / epoch time |\n",
+               threads, threads > 1 ? "s" : "", 100 * roof_epoch / seconds);
+        printf("| demo mallocs per steady step, %d thread%s | %.2f | calls | library allocator, "
+               "steps 2..end |\n", threads, threads > 1 ? "s" : "",
+               (double)mallocs / (samples / net.batch - 1));
+    }
+    cg_norm_deinit(&norm);
+    cg_dataset_free(train);
+    cg_dataset_free(test);
+}
+
+static void bench_tiny(void)
+{
+    struct run r;
+    enum { B = 8, IN = 4 };
+    cg_float x[B * IN];
+    int labels[B];
+    struct cg_allocator hook = {counting_malloc, counting_realloc, plain_free, NULL};
+    const long steps = 200000;
+
+    cg_set_allocator(&hook);
+    run_init(&r, "4-8-3", 1);
+    for (int i = 0; i < B * IN; i++)
+        x[i] = (cg_float)cg_rng_normal(&r.rng, 0, 1);
+    for (int i = 0; i < B; i++)
+        labels[i] = i % 3;
+    struct cg_batch b = {x, labels, NULL, B};
+    step(&r, &b);
+    size_t before = n_mallocs;
+    double best = 1e30;
+    for (int rep = 0; rep < 5; rep++) {
+        double t0 = roof_now();
+        for (long s = 0; s < steps / 5; s++)
+            step(&r, &b);
+        double t = (roof_now() - t0) / (double)(steps / 5);
+        if (t < best)
+            best = t;
+    }
+    printf("| tiny step (4-8-3, batch 8, Adam) | %.2f | us | best of 5 x %ld steps; %.0f steps/s |\n",
+           best * 1e6, steps / 5, 1 / best);
+    printf("| tiny mallocs per steady step | %.2f | calls | library allocator |\n",
+           (double)(n_mallocs - before) / (double)steps);
+    run_free(&r);
+    cg_set_allocator(NULL);
+}
+
+int main(int argc, char **argv)
+{
+    bool tiny_only = argc > 1 && argv[1][0] == 't';
+    bench_tiny();
+    if (!tiny_only)
+        bench_demo();
+    return 0;
+}
