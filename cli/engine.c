@@ -102,7 +102,7 @@ cg_status cli_train_step(struct cli_engine *e, int rows, struct cli_step_result 
     }
     if (e->clip_value > 0 && (st = cg_clip_grad_value(&e->flat, 1, e->clip_value)) != CG_OK)
         goto out_zero;
-    st = cg_optim_step(e->opt);
+    st = cg_optim_step_pool(e->opt, cg_trainer_pool(e->tr));
 out_zero:
     cg_optim_zero_grad(e->opt);
     return st;
