@@ -23,8 +23,9 @@ struct predictor {
     const char *names[512];   /* the inputs of the pending batch */
     long      rows[512];      /* CSV row (1-based), 0 for an image */
     int       pending;
-    struct cli_json j;
-    bool      any;
+    struct cli_json j;      /* --json: written to a memory buffer first, */
+    char     *json_text;    /* so that a failure prints no half object */
+    size_t    json_len;
 };
 
 static bool is_image(const char *path)
@@ -197,7 +198,12 @@ int cli_predict(int argc, char **argv)
         goto out;
     }
     if (s.json) {
-        cli_json_init(&p.j, stdout);
+        FILE *mem = open_memstream(&p.json_text, &p.json_len);
+        if (!mem) {
+            rc = cli_error("out of memory");
+            goto out;
+        }
+        cli_json_init(&p.j, mem);
         cli_json_begin_obj(&p.j);
         cli_json_key(&p.j, "predictions");
         cli_json_begin_arr(&p.j);
@@ -207,9 +213,14 @@ int cli_predict(int argc, char **argv)
                                        : add_csv(&p, s.positional[i]);
     if (rc == CLI_OK)
         rc = flush(&p);
-    if (s.json && rc == CLI_OK) {
+    if (s.json) {
         cli_json_end(&p.j);
         cli_json_end(&p.j);
+        if (fclose(p.j.f) != 0 && rc == CLI_OK)
+            rc = cli_error("out of memory");
+        if (rc == CLI_OK)
+            fwrite(p.json_text, 1, p.json_len, stdout);
+        free(p.json_text);
     }
 out:
     cli_engine_deinit(&p.e);
