@@ -48,6 +48,10 @@ static int open_data(struct run *r)
             return cli_error("%s: %s", path, cg_errmsg());
         }
         cg_dataset_free(all);
+        if (cg_dataset_size(r->train) == 0 || cg_dataset_size(r->val) == 0)
+            return cli_error("%s: --val-split %g leaves %s", path, s->val_split,
+                             cg_dataset_size(r->train) ? "no validation samples"
+                                                       : "no training samples");
     } else {
         r->train = all;
     }
