@@ -126,29 +126,16 @@ static cg_dataset *load_data(const struct cli_model_file *mf, const struct cli_s
     if (!ds)
         return NULL;
     int in = cg_model_input_size(mf->model), out = cg_model_output_size(mf->model);
-    if (cg_dataset_features(ds) != in) {
+    if (cg_dataset_features(ds) != in)
         cli_error("%s: %d features per sample, but %s takes %d", path, cg_dataset_features(ds),
                   mf->path, in);
-    } else if (mf->classify && cg_dataset_task(ds) != CG_TASK_CLASSIFY) {
-        cli_error("%s: no class labels, but %s is a classifier", path, mf->path);
-    } else if (mf->classify && cg_dataset_classes(ds) > out) {
-        cli_error("%s: %d classes, but %s has %d", path, cg_dataset_classes(ds), mf->path, out);
-    } else if (!mf->classify && cg_dataset_targets(ds) != out) {
+    else if (mf->classify && cli_check_classes(ds, path, mf->meta.classes, out, mf->path))
+        ;   /* printed */
+    else if (!mf->classify && cg_dataset_targets(ds) != out)
         cli_error("%s: %d targets per sample, but %s predicts %d", path, cg_dataset_targets(ds),
                   mf->path, out);
-    } else {
-        /* Folders and IDX files number their classes themselves: the ids
-         * mean the model's classes only when the names agree. */
-        for (int c = 0; format != CLI_FORMAT_CSV && mf->classify && mf->meta.classes &&
-                        c < cg_dataset_classes(ds); c++)
-            if (strcmp(cg_dataset_class_name(ds, c), mf->meta.classes[c]) != 0) {
-                cli_error("%s: class %d is '%s', but %s's class %d is '%s'", path, c,
-                          cg_dataset_class_name(ds, c), mf->path, c, mf->meta.classes[c]);
-                cg_dataset_free(ds);
-                return NULL;
-            }
+    else
         return ds;
-    }
     cg_dataset_free(ds);
     return NULL;
 }

@@ -143,6 +143,21 @@ cg_dataset *cli_load(const char *path, const struct cli_read *how, bool want_tes
     return ds;
 }
 
+int cli_check_classes(const cg_dataset *ds, const char *path, const char *const *names, int n,
+                      const char *owner)
+{
+    int k = cg_dataset_classes(ds);
+    if (cg_dataset_task(ds) != CG_TASK_CLASSIFY)
+        return cli_error("%s: no class labels, but %s has classes", path, owner);
+    if (k > n)
+        return cli_error("%s: %d classes, but %s has %d", path, k, owner, n);
+    for (int c = 0; names && c < k; c++)
+        if (strcmp(cg_dataset_class_name(ds, c), names[c]) != 0)
+            return cli_error("%s: class %d is '%s', but %s's class %d is '%s'", path, c,
+                             cg_dataset_class_name(ds, c), owner, c, names[c]);
+    return CLI_OK;
+}
+
 /* ---- texts in model files ------------------------------------------------ */
 
 #define FLOAT_DIGITS (sizeof(cg_float) == sizeof(float) ? 9 : 17)

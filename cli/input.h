@@ -33,6 +33,14 @@ struct cli_read {
 cg_dataset *cli_load(const char *path, const struct cli_read *how, bool want_test,
                      cg_dataset **idx_test);
 
+/* Classification data whose classes must mean names[0..n) (a model's, or
+ * the training set's of `owner`): at most n classes, and class c named
+ * names[c] (CSV loads map labels to names already; folders and IDX files
+ * number their classes themselves). CLI_OK, or CLI_RUNTIME after printing
+ * an error naming path and the first class that differs. */
+int cli_check_classes(const cg_dataset *ds, const char *path, const char *const *names, int n,
+                      const char *owner);
+
 /* A normalization as text for a model file: "zscore N o0 ... s0 ..." with
  * numbers that read back exactly. malloc'd; NULL when out of memory. */
 char     *cli_norm_to_text(const struct cg_norm *norm);

@@ -81,12 +81,11 @@ static int open_data(struct run *r)
         if (cg_dataset_features(r->test) != r->n_in)
             return cli_error("%s: %d features, but %s has %d", s->test,
                              cg_dataset_features(r->test), path, r->n_in);
+        if (r->classify && cli_check_classes(r->test, s->test, r->classes, r->n_classes, path))
+            return CLI_RUNTIME;
     }
-    if (cg_norm_fit(&r->norm, r->train, (cg_norm_kind)(s->normalize == CLI_NORM_ZSCORE
-                                                           ? CG_NORM_ZSCORE
-                                                           : s->normalize == CLI_NORM_MINMAX
-                                                                 ? CG_NORM_MINMAX
-                                                                 : CG_NORM_NONE)) != CG_OK)
+    static const cg_norm_kind kinds[] = {CG_NORM_ZSCORE, CG_NORM_MINMAX, CG_NORM_NONE};
+    if (cg_norm_fit(&r->norm, r->train, kinds[s->normalize]) != CG_OK)
         return cli_error("%s: %s", path, cg_errmsg());
     return CLI_OK;
 }
