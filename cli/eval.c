@@ -194,8 +194,8 @@ int cli_eval(int argc, char **argv)
                 names[c] = nums[c];
             }
             char title[256];
-            snprintf(title, sizeof title, "%s on %s: accuracy %.4f", mf.path, s.positional[1],
-                     r.accuracy);
+            snprintf(title, sizeof title, "confusion matrix: accuracy %.4f on %zu samples",
+                     r.accuracy, r.n);
             rc = cli_plot_confusion(s.confusion, conf, k, names, title);
         }
         free(names);

@@ -146,10 +146,10 @@ static const struct opt table[] = {
      "continue the run saved in this checkpoint"},
     {"metrics", K_STRING, TRAIN, OFF(metrics), 0, 0, 0, NULL, "FILE.csv", "Output",
      "one CSV row per epoch"},
-    {"plot", K_STRING, TRAIN, OFF(plot), 0, 0, 0, NULL, "FILE.svg", "Output",
-     "loss and accuracy curves as an SVG picture"},
-    {"confusion", K_STRING, EVAL, OFF(confusion), 0, 0, 0, NULL, "FILE.svg", "Output",
-     "the confusion matrix as an SVG picture"},
+    {"plot", K_STRING, TRAIN, OFF(plot), 0, 0, 0, NULL, "FILE.svg|png", "Output",
+     "loss and accuracy curves as an SVG or PNG picture"},
+    {"confusion", K_STRING, EVAL, OFF(confusion), 0, 0, 0, NULL, "FILE.svg|png", "Output",
+     "the confusion matrix as an SVG or PNG picture"},
     {"top", K_INT, PREDICT, OFF(top), 1, 1e6, 0, NULL, "K", "Output",
      "show the K most probable classes (default 1)"},
     {"op", K_STRING, GRADCHECK, OFF(op), 0, 0, 0, NULL, "NAME", "Output",
@@ -438,10 +438,11 @@ static int check_combinations(const char *cmd, const struct cli_settings *s)
         return cli_usage_error(cmd, "--nesterov needs --momentum > 0 and no --dampening");
     if (s->resume && s->init)
         return cli_usage_error(cmd, "--resume and --init cannot be used together");
-    if (s->plot && !cli_has_suffix(s->plot, ".svg"))
-        return cli_usage_error(cmd, "--plot: '%s': only .svg pictures are written", s->plot);
-    if (s->confusion && !cli_has_suffix(s->confusion, ".svg"))
-        return cli_usage_error(cmd, "--confusion: '%s': only .svg pictures are written",
+    if (s->plot && !cli_has_suffix(s->plot, ".svg") && !cli_has_suffix(s->plot, ".png"))
+        return cli_usage_error(cmd, "--plot: '%s' does not end in .svg or .png", s->plot);
+    if (s->confusion && !cli_has_suffix(s->confusion, ".svg") &&
+        !cli_has_suffix(s->confusion, ".png"))
+        return cli_usage_error(cmd, "--confusion: '%s' does not end in .svg or .png",
                                s->confusion);
     return CLI_OK;
 }

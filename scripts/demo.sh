@@ -34,11 +34,11 @@ echo "cgrad train $DATA: 784-256-128-10 ReLU MLP, Adam lr 1e-3, batch 128, 5 epo
 "$CGRAD" train "$DATA" --hidden 256,128 --act relu --optim adam --lr 1e-3 \
     --batch 128 --epochs 5 --seed 1 --threads "$THREADS" \
     --out "$OUT/fashion-mnist.safetensors" --checkpoint "$OUT/checkpoint.safetensors" \
-    --metrics "$OUT/metrics.csv" --plot "$OUT/curves.svg" --quiet >"$OUT/train.txt"
+    --metrics "$OUT/metrics.csv" --plot "$OUT/curves.png" --quiet >"$OUT/train.txt"
 trained=$(now)
 echo "cgrad eval on the 10,000 test images"
 "$CGRAD" eval "$OUT/fashion-mnist.safetensors" "$DATA" --threads "$THREADS" \
-    --confusion "$OUT/confusion.svg" >"$OUT/eval.txt"
+    --confusion "$OUT/confusion.png" >"$OUT/eval.txt"
 end=$(now)
 
 accuracy=$(tail -n 1 "$OUT/eval.txt" | sed -n 's/^accuracy //p')
@@ -47,8 +47,8 @@ cat <<END
 model:            $OUT/fashion-mnist.safetensors  (cgrad info, cgrad predict)
 checkpoint:       $OUT/checkpoint.safetensors
 metrics:          $OUT/metrics.csv
-curves:           $OUT/curves.svg
-confusion matrix: $OUT/confusion.svg
+curves:           $OUT/curves.png
+confusion matrix: $OUT/confusion.png
 evaluation:       $OUT/eval.txt
 END
 awk -v s="$start" -v t="$trained" -v e="$end" \

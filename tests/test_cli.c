@@ -279,6 +279,7 @@ static void test_usage_errors_exit_2(void **state)
         {"gradcheck --op no_such_op", "no_such_op"},
         {"frobnicate", "frobnicate"},
         {"train blobs.csv --nesterov", "--nesterov"},
+        {"train blobs.csv --plot curves.jpg", "curves.jpg"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         assert_run(cases[i].args, 2);
@@ -316,6 +317,13 @@ static void test_train_csv_reaches_accuracy(void **state)
     read_file("p.svg", csv, sizeof csv);
     assert_non_null(strstr(csv, "<svg"));
     assert_non_null(strstr(csv, "accuracy"));
+    /* the same curves as a PNG: its 8-byte signature, then the IHDR chunk
+     * with the width 960 and height 380 big-endian */
+    assert_run("train blobs.csv --hidden 16 --epochs 3 --batch 16 --quiet --out b2.st "
+               "--plot p.png", 0);
+    read_file("p.png", csv, sizeof csv);
+    assert_memory_equal(csv, "\x89PNG\r\n\x1a\n", 8);
+    assert_memory_equal(csv + 12, "IHDR\0\0\x03\xc0\0\0\x01\x7c", 12);
 }
 
 static void test_eval_ends_with_accuracy(void **state)
