@@ -57,10 +57,13 @@ int cli_train_build_meta(struct run *r)
     add_meta(r, "seed", num_text(r, "%.0f", (double)s->seed));
     add_meta(r, "shuffle", s->no_shuffle ? "no" : "yes");
     add_meta(r, "schedule", cli_schedule_names[s->schedule]);
-    if (s->schedule == CLI_SCHED_STEP || s->schedule == CLI_SCHED_EXP)
-        r->meta[r->n_meta - 1].value = num_text(r, s->schedule == CLI_SCHED_STEP ? "step gamma=%g"
-                                                                                : "exp gamma=%g",
-                                                s->gamma);
+    if (s->schedule == CLI_SCHED_STEP) {
+        char *t = r->texts[r->n_texts < 19 ? r->n_texts++ : 19];
+        snprintf(t, sizeof r->texts[0], "step gamma=%g step_size=%d", s->gamma, s->step_size);
+        r->meta[r->n_meta - 1].value = t;
+    } else if (s->schedule == CLI_SCHED_EXP) {
+        r->meta[r->n_meta - 1].value = num_text(r, "exp gamma=%g", s->gamma);
+    }
     add_meta(r, "warmup", num_text(r, "%.0f", s->warmup));
     add_meta(r, "clip_norm", num_text(r, "%g", s->clip_norm));
     add_meta(r, "clip_value", num_text(r, "%g", s->clip_value));
