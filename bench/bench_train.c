@@ -7,6 +7,7 @@
  *   tiny:  4-8-3 ReLU, batch 8, Adam
  */
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 
 #include "roofline.h"
@@ -133,7 +134,7 @@ static void bench_demo(void)
     printf("| openblas kernel | %s | | openblas_get_corename() |\n", openblas_get_corename());
     for (int threads = 2; threads >= 1; threads--) {
         size_t mallocs;
-        double loss;
+        double loss = (double)NAN;
         struct roof_result roof = roof_measure(&net, threads, 100);
         double seconds = demo_epoch(train, &norm, threads, &mallocs, &loss);
         double samples = (double)cg_dataset_size(train);
