@@ -15,6 +15,7 @@
  * with the file and tensor named, never a crash or a huge allocation.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -521,6 +522,49 @@ static cg_status write_all(FILE *f, const char *header, size_t hlen,
     return s;
 }
 
+/* The mode a file made by fopen would get: 0666 less the umask. mkstemp
+ * makes 0600, which would hide a model from users a plain write would have
+ * shown it to. An existing target keeps its own mode. The umask is read from
+ * /proc, since umask() itself changes it, which is unsafe beside other
+ * threads; 022 where /proc does not say. */
+static mode_t new_file_mode(const char *path)
+{
+    struct stat st;
+    unsigned mask = 022;
+    char line[128];
+    FILE *f;
+
+    if (stat(path, &st) == 0)
+        return st.st_mode & 07777;
+    if ((f = fopen("/proc/self/status", "r"))) {
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "Umask: %o", &mask) == 1)
+                break;
+        fclose(f);
+    }
+    return (mode_t)(0666 & ~mask);
+}
+
+/* Make the rename itself durable: fsync the folder that holds path. */
+static void sync_parent_dir(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    size_t n = slash ? (size_t)(slash - path) : 0;
+    int fd;
+
+    if (n >= sizeof dir)
+        return;
+    if (slash && n == 0)
+        n = 1;   /* "/file": the root */
+    memcpy(dir, slash ? path : ".", slash ? n : 1);
+    dir[slash ? n : 1] = '\0';
+    if ((fd = open(dir, O_RDONLY)) >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
 cg_status cg_safetensors_save(const char *path, const struct cg_named_tensor *tensors,
                               int n, const struct cg_meta_kv *meta, int n_meta)
 {
@@ -547,6 +591,11 @@ cg_status cg_safetensors_save(const char *path, const struct cg_named_tensor *te
                      strerror(errno));
         goto out_prefix;
     }
+    if (fchmod(fd, new_file_mode(path)) != 0) {
+        s = cg__fail(CG_ERR_IO, "cannot set the mode of %s: %s", tmp, strerror(errno));
+        close(fd);
+        goto out_unlink;
+    }
     if (!(f = fdopen(fd, "wb"))) {
         s = cg__fail(CG_ERR_IO, "cannot open %s: %s", tmp, strerror(errno));
         close(fd);
@@ -557,6 +606,8 @@ cg_status cg_safetensors_save(const char *path, const struct cg_named_tensor *te
         s = cg__fail(CG_ERR_IO, "cannot close: %s", strerror(errno));
     if (s == CG_OK && rename(tmp, path) != 0)
         s = cg__fail(CG_ERR_IO, "cannot rename %s to its name: %s", tmp, strerror(errno));
+    if (s == CG_OK)
+        sync_parent_dir(path);
 out_unlink:
     if (s != CG_OK)
         unlink(tmp);

@@ -55,7 +55,7 @@ CG__KERNEL void adagrad_kernel(const struct cg__adagrad_scalars *k, cg_float *re
     }
 }
 
-static void adagrad_update(const cg_optim *o, int i, size_t begin, size_t end)
+CG__VECTOR_CLONES static void adagrad_update(const cg_optim *o, int i, size_t begin, size_t end)
 {
     const struct cg__adagrad_scalars *k = &o->k.adagrad;
     cg_float *p = o->params[i]->data + begin;

@@ -93,7 +93,7 @@ CG__KERNEL void adam_kernel(const struct cg__adam_scalars *k, cg_float *restrict
     }
 }
 
-static void adam_update(const cg_optim *o, int i, size_t begin, size_t end)
+CG__VECTOR_CLONES static void adam_update(const cg_optim *o, int i, size_t begin, size_t end)
 {
     const struct cg__adam_scalars *k = &o->k.adam;
     cg_float *p = o->params[i]->data + begin;

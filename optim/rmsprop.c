@@ -76,7 +76,7 @@ CG__KERNEL void rmsprop_kernel(const struct cg__rmsprop_scalars *k, cg_float *re
     }
 }
 
-static void rmsprop_update(const cg_optim *o, int i, size_t begin, size_t end)
+CG__VECTOR_CLONES static void rmsprop_update(const cg_optim *o, int i, size_t begin, size_t end)
 {
     const struct cg__rmsprop_scalars *k = &o->k.rmsprop;
     cg_float *p = o->params[i]->data + begin;

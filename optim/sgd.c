@@ -56,7 +56,7 @@ CG__KERNEL void sgd_kernel(const struct cg__sgd_scalars *k, cg_float *restrict p
     }
 }
 
-static void sgd_update(const cg_optim *o, int i, size_t begin, size_t end)
+CG__VECTOR_CLONES static void sgd_update(const cg_optim *o, int i, size_t begin, size_t end)
 {
     const struct cg__sgd_scalars *k = &o->k.sgd;
     cg_float *p = o->params[i]->data + begin;

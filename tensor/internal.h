@@ -15,6 +15,16 @@
 #define CG__PRINTF(f, a)
 #endif
 
+/* Hot element-wise loops get an AVX2 copy chosen when the program loads
+ * (gcc's target_clones, an ifunc): the same IEEE operations on vectors twice
+ * as wide, so the same bits as the SSE2 copy (no FMA is enabled, and -std=c11
+ * keeps gcc from contracting a * b + c). Elsewhere it is a no-op. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define CG__VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define CG__VECTOR_CLONES
+#endif
+
 /* Record an error for cg_errmsg() and return the status. Every error the
  * library reports is born here: the one place for a breakpoint. */
 cg_status cg__fail(cg_status status, const char *fmt, ...) CG__PRINTF(2, 3);

@@ -185,6 +185,28 @@ static void test_safetensors_round_trip_and_lookup(void **state)
     cg_tensor_free(s);
 }
 
+/* A new file gets 0666 less the umask (as fopen would give it), not
+ * mkstemp's 0600; a file written over keeps its mode. */
+static void test_save_gives_the_usual_file_mode(void **state)
+{
+    const char *path = tmp_path("mode.safetensors");
+    cg_tensor *a = cg_tensor_from_array(1, (int[]){2}, (cg_float[]){1, 2});
+    const struct cg_named_tensor t[] = {{"a", a}};
+    struct stat st;
+    (void)state;
+
+    mode_t old = umask(027);
+    assert_int_equal(cg_safetensors_save(path, t, 1, NULL, 0), CG_OK);
+    umask(old);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0640);
+    assert_int_equal(chmod(path, 0604), 0);
+    assert_int_equal(cg_safetensors_save(path, t, 1, NULL, 0), CG_OK);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0604);
+    cg_tensor_free(a);
+}
+
 static void test_header_is_padded_to_8(void **state)
 {
     const char *path = tmp_path("p.safetensors");
@@ -645,6 +667,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_model_round_trip_is_bit_exact),
+        cmocka_unit_test(test_save_gives_the_usual_file_mode),
         cmocka_unit_test(test_safetensors_round_trip_and_lookup),
         cmocka_unit_test(test_header_is_padded_to_8),
         cmocka_unit_test(test_torch_fixture_loads_into_a_model),

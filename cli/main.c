@@ -1,0 +1,124 @@
+/*
+ * The cgrad program: command dispatch, `cgrad help`, the version, and the
+ * one-line error reporting every command shares.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "cli.h"
+#include "options.h"
+
+struct command {
+    const char *name;
+    enum cli_command id;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    {"train", CLI_CMD_TRAIN, cli_train, "train a model on a CSV file, IDX folder or image folder"},
+    {"eval", CLI_CMD_EVAL, cli_eval, "loss, accuracy, per-class figures, confusion matrix"},
+    {"predict", CLI_CMD_PREDICT, cli_predict, "classify images or CSV rows with a model"},
+    {"gradcheck", CLI_CMD_GRADCHECK, cli_gradcheck, "check every op's gradient numerically"},
+    {"info", CLI_CMD_INFO, cli_info, "show what a model file holds"},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+int cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    fflush(stdout);
+    fputs("cgrad: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return CLI_RUNTIME;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fflush(stdout);
+    fputs("cgrad: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    /* One line: the hint to --help rides on it. */
+    if (cmd)
+        fprintf(stderr, " (see `cgrad %s --help`)\n", cmd);
+    else
+        fputs(" (see `cgrad help`)\n", stderr);
+    return CLI_USAGE;
+}
+
+double cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+bool cli_has_suffix(const char *path, const char *suffix)
+{
+    size_t n = strlen(path), m = strlen(suffix);
+    return n >= m && strcasecmp(path + n - m, suffix) == 0;
+}
+
+static void print_usage(FILE *out)
+{
+    fprintf(out, "Usage: cgrad COMMAND [ARGS] [options]\n\n"
+                 "cgrad %s: train small neural networks on CSV and image data.\n\n"
+                 "Commands:\n", CG_VERSION);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(out, "  %-10s  %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "  %-10s  %s\n", "help", "this text, or `cgrad help COMMAND`");
+    fprintf(out, "  %-10s  %s\n", "version", "print the version");
+    fprintf(out, "\nExamples:\n"
+                 "  cgrad train iris.csv --hidden 16 --epochs 50 --out iris.safetensors\n"
+                 "  cgrad eval iris.safetensors iris.csv\n"
+                 "  cgrad predict iris.safetensors rows.csv --top 2\n"
+                 "\nExit status: 0 ok, 1 runtime error, 2 usage error, 130 interrupted.\n");
+}
+
+static const struct command *find(const char *name)
+{
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_usage(stderr);
+        return CLI_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "help") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+        if (argc > 2) {
+            const struct command *c = find(argv[2]);
+            if (!c)
+                return cli_usage_error(NULL, "unknown command '%s'", argv[2]);
+            cli_print_help(c->id, stdout);
+            return CLI_OK;
+        }
+        print_usage(stdout);
+        return CLI_OK;
+    }
+    if (strcmp(name, "version") == 0 || strcmp(name, "--version") == 0) {
+        printf("cgrad %s (%s)\n", CG_VERSION, CG_FLOAT_NAME);
+        return CLI_OK;
+    }
+    const struct command *c = find(name);
+    if (!c) {
+        if (name[0] == '-')
+            return cli_usage_error(NULL, "unknown option '%s' before the command", name);
+        return cli_usage_error(NULL, "unknown command '%s'", name);
+    }
+    return c->run(argc - 1, argv + 1);
+}

@@ -1,0 +1,545 @@
+/*
+ * The option table of every cgrad command, its getopt_long parser, its
+ * validation and the --help texts it generates (see options.h).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cli.h"
+#include "options.h"
+
+const char *const cli_format_names[] = {"auto", "csv", "idx", "images", NULL};
+const char *const cli_task_names[] = {"auto", "classify", "regress", NULL};
+const char *const cli_normalize_names[] = {"zscore", "minmax", "none", NULL};
+const char *const cli_act_names[] = {"relu", "sigmoid", "tanh", "leaky_relu", NULL};
+const char *const cli_loss_names[] = {"auto", "ce", "mse", NULL};
+const char *const cli_optim_names[] = {"sgd", "rmsprop", "adagrad", "adam", "adamw", NULL};
+const char *const cli_schedule_names[] = {"none", "step", "exp", "cosine", NULL};
+
+/* ---- the table ---------------------------------------------------------- */
+
+enum kind {
+    K_SET,      /* no argument: stores `lo` into an int */
+    K_TRUE,     /* no argument: sets a bool */
+    K_INT,      /* an int in [lo, hi] */
+    K_LONG,     /* a long in [lo, hi] */
+    K_U64,      /* an unsigned 64-bit integer */
+    K_DOUBLE,   /* a finite number in [lo, hi] (or (lo, hi] with OPEN_LO ...) */
+    K_STRING,   /* any non-empty text */
+    K_ENUM,     /* one of `choices`, stored as its index */
+    K_HIDDEN,   /* "256,128": positive sizes, or "none" */
+    K_SIZE      /* "WxH" */
+};
+
+enum { OPEN_LO = 1, OPEN_HI = 2 };   /* exclusive bounds of K_DOUBLE */
+
+#define TRAIN CLI_CMD_TRAIN
+#define EVAL CLI_CMD_EVAL
+#define PREDICT CLI_CMD_PREDICT
+#define GRADCHECK CLI_CMD_GRADCHECK
+#define INFO CLI_CMD_INFO
+#define OFF(field) offsetof(struct cli_settings, field)
+#define BIG 1e300
+
+struct opt {
+    const char *name;
+    enum kind   kind;
+    unsigned    cmds;       /* enum cli_command bits */
+    size_t      off;        /* where the value goes in cli_settings */
+    double      lo, hi;
+    unsigned    open;       /* OPEN_LO / OPEN_HI */
+    const char *const *choices;
+    const char *metavar;
+    const char *group;
+    const char *help;
+};
+
+static const struct opt table[] = {
+    /* data */
+    {"format", K_ENUM, TRAIN | EVAL, OFF(format), 0, 0, 0, cli_format_names + 1,
+     "csv|idx|images", "Data", "kind of DATA (default: detected)"},
+    {"label", K_STRING, TRAIN | EVAL, OFF(label), 0, 0, 0, NULL, "COL",
+     "Data", "CSV label column, by name or 0-based index (default: the last)"},
+    {"task", K_ENUM, TRAIN, OFF(task), 0, 0, 0, cli_task_names + 1, "classify|regress",
+     "Data", "default: classify when the labels are names or integers"},
+    {"test", K_STRING, TRAIN, OFF(test), 0, 0, 0, NULL, "PATH", "Data",
+     "test set, used for validation figures (IDX: the t10k- pair by default)"},
+    {"val-split", K_DOUBLE, TRAIN, OFF(val_split), 0, 1, OPEN_HI, NULL, "F", "Data",
+     "hold out this share of the training data for validation (default 0)"},
+    {"normalize", K_ENUM, TRAIN, OFF(normalize), 0, 0, 0, cli_normalize_names,
+     "zscore|minmax|none", "Data", "feature scaling fitted on the training split (default zscore)"},
+    {"image-size", K_SIZE, TRAIN, OFF(image_w), 0, 0, 0, NULL, "WxH", "Data",
+     "resize images to W x H pixels (default: the first image's size)"},
+    {"grayscale", K_SET, TRAIN, OFF(color), CLI_COLOR_GRAY, 0, 0, NULL, NULL, "Data",
+     "read images as one gray channel"},
+    {"rgb", K_SET, TRAIN, OFF(color), CLI_COLOR_RGB, 0, 0, NULL, NULL, "Data",
+     "read images as three channels"},
+    /* model */
+    {"hidden", K_HIDDEN, TRAIN, OFF(hidden), 0, 0, 0, NULL, "N,N,...", "Model",
+     "hidden layer sizes, or none (default 256,128)"},
+    {"act", K_ENUM, TRAIN, OFF(act), 0, 0, 0, cli_act_names, "relu|sigmoid|tanh|leaky_relu",
+     "Model", "activation of the hidden layers (default relu)"},
+    {"dropout", K_DOUBLE, TRAIN, OFF(dropout), 0, 1, OPEN_HI, NULL, "F", "Model",
+     "dropout probability after each hidden layer (default 0)"},
+    {"init", K_STRING, TRAIN, OFF(init), 0, 0, 0, NULL, "FILE", "Model",
+     "start from the weights of a safetensors file (PyTorch nn.Sequential names)"},
+    /* training */
+    {"loss", K_ENUM, TRAIN, OFF(loss), 0, 0, 0, cli_loss_names + 1, "ce|mse", "Training",
+     "loss (default ce to classify, mse to regress)"},
+    {"optim", K_ENUM, TRAIN, OFF(optim), 0, 0, 0, cli_optim_names,
+     "sgd|rmsprop|adagrad|adam|adamw", "Training", "optimizer (default adam)"},
+    {"lr", K_DOUBLE, TRAIN, OFF(lr), 0, BIG, OPEN_LO, NULL, "F", "Training",
+     "learning rate (default 1e-3 for adam and adamw, 1e-2 for the others)"},
+    {"momentum", K_DOUBLE, TRAIN, OFF(momentum), 0, 1, OPEN_HI, NULL, "F", "Training",
+     "sgd and rmsprop momentum (default 0)"},
+    {"dampening", K_DOUBLE, TRAIN, OFF(dampening), 0, 1, 0, NULL, "F", "Training",
+     "sgd momentum dampening (default 0)"},
+    {"nesterov", K_TRUE, TRAIN, OFF(nesterov), 0, 0, 0, NULL, NULL, "Training",
+     "sgd with Nesterov momentum (needs --momentum, no --dampening)"},
+    {"alpha", K_DOUBLE, TRAIN, OFF(alpha), 0, 1, OPEN_LO | OPEN_HI, NULL, "F", "Training",
+     "rmsprop smoothing constant (default 0.99)"},
+    {"beta1", K_DOUBLE, TRAIN, OFF(beta1), 0, 1, OPEN_HI, NULL, "F", "Training",
+     "adam and adamw first moment decay (default 0.9)"},
+    {"beta2", K_DOUBLE, TRAIN, OFF(beta2), 0, 1, OPEN_HI, NULL, "F", "Training",
+     "adam and adamw second moment decay (default 0.999)"},
+    {"eps", K_DOUBLE, TRAIN, OFF(eps), 0, 1, OPEN_LO, NULL, "F", "Training",
+     "term added to denominators (default 1e-8; adagrad 1e-10)"},
+    {"weight-decay", K_DOUBLE, TRAIN, OFF(weight_decay), 0, BIG, 0, NULL, "F", "Training",
+     "L2 penalty; decoupled for adamw (default 0; adamw 1e-2)"},
+    {"clip-norm", K_DOUBLE, TRAIN, OFF(clip_norm), 0, BIG, OPEN_LO, NULL, "F", "Training",
+     "scale gradients down to this global L2 norm"},
+    {"clip-value", K_DOUBLE, TRAIN, OFF(clip_value), 0, BIG, OPEN_LO, NULL, "F", "Training",
+     "clamp every gradient element to [-F, F]"},
+    {"schedule", K_ENUM, TRAIN, OFF(schedule), 0, 0, 0, cli_schedule_names,
+     "none|step|exp|cosine", "Training",
+     "learning-rate schedule over the epochs (default none)"},
+    {"gamma", K_DOUBLE, TRAIN, OFF(gamma), 0, 1, OPEN_LO, NULL, "F", "Training",
+     "decay factor of the step and exp schedules (default 0.1 step, 0.9 exp)"},
+    {"step-size", K_INT, TRAIN, OFF(step_size), 1, 1e9, 0, NULL, "N", "Training",
+     "epochs between decays of the step schedule (default epochs/3)"},
+    {"warmup", K_INT, TRAIN, OFF(warmup), 0, 1e9, 0, NULL, "N", "Training",
+     "raise the learning rate linearly over the first N steps"},
+    {"epochs", K_INT, TRAIN, OFF(epochs), 1, 1e7, 0, NULL, "N", "Training",
+     "passes over the training data (default 10)"},
+    {"batch", K_INT, TRAIN | EVAL, OFF(batch), 1, 1e7, 0, NULL, "N", "Training",
+     "mini-batch size (default 128)"},
+    {"steps", K_LONG, TRAIN, OFF(steps), 1, 1e15, 0, NULL, "N", "Training",
+     "stop after N optimizer steps"},
+    {"no-shuffle", K_TRUE, TRAIN, OFF(no_shuffle), 0, 0, 0, NULL, NULL, "Training",
+     "keep the data's order in every epoch"},
+    {"seed", K_U64, TRAIN | GRADCHECK, OFF(seed), 0, 0, 0, NULL, "N", "Training",
+     "random seed for the weights, shuffling, dropout (default 1)"},
+    {"threads", K_INT, TRAIN | EVAL | PREDICT | GRADCHECK, OFF(threads), 1, 64, 0, NULL,
+     "N", "Training", "threads: each batch is split across them (default 1)"},
+    /* output */
+    {"out", K_STRING, TRAIN, OFF(out), 0, 0, 0, NULL, "FILE", "Output",
+     "the trained model (default model.safetensors)"},
+    {"checkpoint", K_STRING, TRAIN, OFF(checkpoint), 0, 0, 0, NULL, "FILE", "Output",
+     "save model and optimizer state here after every epoch"},
+    {"resume", K_STRING, TRAIN, OFF(resume), 0, 0, 0, NULL, "FILE", "Output",
+     "continue the run saved in this checkpoint"},
+    {"metrics", K_STRING, TRAIN, OFF(metrics), 0, 0, 0, NULL, "FILE.csv", "Output",
+     "one CSV row per epoch"},
+    {"plot", K_STRING, TRAIN, OFF(plot), 0, 0, 0, NULL, "FILE.svg|png", "Output",
+     "loss and accuracy curves as an SVG or PNG picture"},
+    {"confusion", K_STRING, EVAL, OFF(confusion), 0, 0, 0, NULL, "FILE.svg|png", "Output",
+     "the confusion matrix as an SVG or PNG picture"},
+    {"top", K_INT, PREDICT, OFF(top), 1, 1e6, 0, NULL, "K", "Output",
+     "show the K most probable classes (default 1)"},
+    {"op", K_STRING, GRADCHECK, OFF(op), 0, 0, 0, NULL, "NAME", "Output",
+     "check only this op or loss"},
+    {"json", K_TRUE, TRAIN | EVAL | PREDICT | GRADCHECK | INFO, OFF(json), 0, 0, 0, NULL,
+     NULL, "Output", "print one JSON object on stdout at the end"},
+    {"quiet", K_TRUE, TRAIN | EVAL, OFF(quiet), 0, 0, 0, NULL, NULL, "Output",
+     "print only the result"},
+};
+
+#define N_OPTS ((int)(sizeof table / sizeof table[0]))
+
+/* ---- the commands ----------------------------------------------------------- */
+
+struct command {
+    enum cli_command cmd;
+    const char *name, *args, *summary;
+    int min_pos, max_pos;
+    const char *pos_names[2];   /* names of the first arguments, for errors */
+};
+
+static const struct command commands[] = {
+    {CLI_CMD_TRAIN, "train", "DATA [options]",
+     "Train a multilayer perceptron on DATA: a CSV file, an IDX folder (the\n"
+     "Fashion-MNIST layout) or a folder of images with one subfolder per class.",
+     1, 1, {"DATA", NULL}},
+    {CLI_CMD_EVAL, "eval", "MODEL DATA [options]",
+     "Evaluate a model on DATA: loss, accuracy, per-class precision and recall,\n"
+     "confusion matrix. The last line is `accuracy <value>`.",
+     2, 2, {"MODEL", "DATA"}},
+    {CLI_CMD_PREDICT, "predict", "MODEL INPUT... [options]",
+     "Predict the class (and its probability) or the values of each image file,\n"
+     "or of each row of a CSV file without the label column.",
+     2, CLI_MAX_POSITIONAL, {"MODEL", "INPUT"}},
+    {CLI_CMD_GRADCHECK, "gradcheck", "[options]",
+     "Check the gradient of every op and loss against central finite differences\n"
+     "on random inputs; exit 1 if any fails.",
+     0, 0, {NULL, NULL}},
+    {CLI_CMD_INFO, "info", "MODEL [options]",
+     "Show a model file's architecture, parameter count, classes, normalization\n"
+     "and training settings.",
+     1, 1, {"MODEL", NULL}},
+};
+
+static const struct command *find_command(enum cli_command cmd)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (commands[i].cmd == cmd)
+            return &commands[i];
+    return NULL;
+}
+
+/* ---- defaults ----------------------------------------------------------- */
+
+void cli_settings_defaults(struct cli_settings *s)
+{
+    memset(s, 0, sizeof *s);
+    s->format = CLI_FORMAT_AUTO;
+    s->task = CLI_TASK_AUTO;
+    s->normalize = CLI_NORM_ZSCORE;
+    s->hidden[0] = 256;
+    s->hidden[1] = 128;
+    s->n_hidden = 2;
+    s->act = CLI_ACT_RELU;
+    s->loss = CLI_LOSS_AUTO;
+    s->optim = CLI_OPTIM_ADAM;
+    s->lr = (double)NAN;
+    s->alpha = 0.99;
+    s->beta1 = 0.9;
+    s->beta2 = 0.999;
+    s->eps = (double)NAN;
+    s->weight_decay = (double)NAN;
+    s->schedule = CLI_SCHED_NONE;
+    s->gamma = (double)NAN;
+    s->epochs = 10;
+    s->batch = 128;
+    s->seed = 1;
+    s->threads = 1;
+    s->out = "model.safetensors";
+    s->top = 1;
+}
+
+void cli_settings_finish(struct cli_settings *s, bool classify)
+{
+    bool adam = s->optim == CLI_OPTIM_ADAM || s->optim == CLI_OPTIM_ADAMW;
+    if (isnan(s->lr))
+        s->lr = adam ? 1e-3 : 1e-2;
+    if (isnan(s->eps))
+        s->eps = s->optim == CLI_OPTIM_ADAGRAD ? 1e-10 : 1e-8;
+    if (isnan(s->weight_decay))
+        s->weight_decay = s->optim == CLI_OPTIM_ADAMW ? 1e-2 : 0.0;
+    if (isnan(s->gamma))
+        s->gamma = s->schedule == CLI_SCHED_EXP ? 0.9 : 0.1;
+    if (s->step_size == 0)
+        s->step_size = s->epochs >= 3 ? s->epochs / 3 : 1;
+    if (s->loss == CLI_LOSS_AUTO)
+        s->loss = classify ? CLI_LOSS_CE : CLI_LOSS_MSE;
+    if (s->task == CLI_TASK_AUTO)
+        s->task = classify ? CLI_TASK_CLASSIFY : CLI_TASK_REGRESS;
+}
+
+/* ---- values ------------------------------------------------------------- */
+
+static int bad_value(const char *cmd, const struct opt *o, const char *arg, const char *why)
+{
+    return cli_usage_error(cmd, "--%s: '%s' %s", o->name, arg, why);
+}
+
+static int parse_double(const char *cmd, const struct opt *o, const char *arg, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(arg, &end);
+    if (end == arg || *end != '\0' || errno == ERANGE || !isfinite(v))
+        return bad_value(cmd, o, arg, "is not a number");
+    bool low = (o->open & OPEN_LO) ? v <= o->lo : v < o->lo;
+    bool high = (o->open & OPEN_HI) ? v >= o->hi : v > o->hi;
+    if (low || high) {
+        if (o->hi >= BIG)
+            return cli_usage_error(cmd, "--%s: %s must be %s %g", o->name, arg,
+                                   (o->open & OPEN_LO) ? ">" : ">=", o->lo);
+        return cli_usage_error(cmd, "--%s: %s is outside %c%g, %g%c", o->name, arg,
+                               (o->open & OPEN_LO) ? '(' : '[', o->lo, o->hi,
+                               (o->open & OPEN_HI) ? ')' : ']');
+    }
+    *out = v;
+    return CLI_OK;
+}
+
+static int parse_integer(const char *cmd, const struct opt *o, const char *arg, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(arg, &end, 10);
+    if (end == arg || *end != '\0' || errno == ERANGE)
+        return bad_value(cmd, o, arg, "is not an integer");
+    if ((double)v < o->lo || (double)v > o->hi) {
+        if (o->hi >= 1e9)
+            return cli_usage_error(cmd, "--%s: %s must be at least %.0f", o->name, arg, o->lo);
+        return cli_usage_error(cmd, "--%s: %s is outside [%.0f, %.0f]", o->name, arg, o->lo,
+                               o->hi);
+    }
+    *out = v;
+    return CLI_OK;
+}
+
+static int parse_enum(const char *cmd, const struct opt *o, const char *arg, int *out)
+{
+    /* The table's choices may start past entry 0 ("auto" is not a value a
+     * user types); the stored index counts from the full list. */
+    int skip = 0;
+    if (o->choices == cli_format_names + 1 || o->choices == cli_task_names + 1 ||
+        o->choices == cli_loss_names + 1)
+        skip = 1;
+    for (int i = 0; o->choices[i]; i++)
+        if (strcmp(o->choices[i], arg) == 0) {
+            *out = i + skip;
+            return CLI_OK;
+        }
+    return cli_usage_error(cmd, "--%s: '%s' is not one of %s", o->name, arg, o->metavar);
+}
+
+static int parse_hidden(const char *cmd, const struct opt *o, const char *arg,
+                        struct cli_settings *s)
+{
+    if (strcmp(arg, "none") == 0 || strcmp(arg, "0") == 0) {
+        s->n_hidden = 0;
+        return CLI_OK;
+    }
+    const char *p = arg;
+    int n = 0;
+    for (;;) {
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (end == p || errno == ERANGE || v < 1 || v > 1000000 || (*end != ',' && *end))
+            return bad_value(cmd, o, arg, "is not a list of sizes like 256,128");
+        if (n == CLI_MAX_HIDDEN)
+            return cli_usage_error(cmd, "--%s: more than %d hidden layers", o->name,
+                                   CLI_MAX_HIDDEN);
+        s->hidden[n++] = (int)v;
+        if (*end == '\0')
+            break;
+        p = end + 1;
+    }
+    s->n_hidden = n;
+    return CLI_OK;
+}
+
+static int parse_size(const char *cmd, const struct opt *o, const char *arg,
+                      struct cli_settings *s)
+{
+    char *end;
+    long w = strtol(arg, &end, 10);
+    if (end == arg || (*end != 'x' && *end != 'X'))
+        return bad_value(cmd, o, arg, "is not a size like 28x28");
+    const char *p = end + 1;
+    long h = strtol(p, &end, 10);
+    if (end == p || *end || w < 1 || h < 1 || w > 65536 || h > 65536)
+        return bad_value(cmd, o, arg, "is not a size like 28x28");
+    s->image_w = (int)w;
+    s->image_h = (int)h;
+    return CLI_OK;
+}
+
+/* Store the value of option o given as arg (NULL for flags). */
+static int set_value(const char *cmd, const struct opt *o, const char *arg,
+                     struct cli_settings *s)
+{
+    char *field = (char *)s + o->off;
+    long long ll;
+    int rc = CLI_OK;
+
+    switch (o->kind) {
+    case K_SET:
+        *(int *)(void *)field = (int)o->lo;
+        break;
+    case K_TRUE:
+        *(bool *)(void *)field = true;
+        break;
+    case K_INT:
+        if ((rc = parse_integer(cmd, o, arg, &ll)) == CLI_OK)
+            *(int *)(void *)field = (int)ll;
+        break;
+    case K_LONG:
+        if ((rc = parse_integer(cmd, o, arg, &ll)) == CLI_OK)
+            *(long *)(void *)field = (long)ll;
+        break;
+    case K_U64: {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(arg, &end, 10);
+        if (end == arg || *end || errno == ERANGE || arg[0] == '-')
+            return bad_value(cmd, o, arg, "is not a non-negative integer");
+        *(uint64_t *)(void *)field = (uint64_t)v;
+        break;
+    }
+    case K_DOUBLE:
+        rc = parse_double(cmd, o, arg, (double *)(void *)field);
+        break;
+    case K_STRING:
+        if (arg[0] == '\0')
+            return cli_usage_error(cmd, "--%s: the value is empty", o->name);
+        *(const char **)(void *)field = arg;
+        break;
+    case K_ENUM:
+        rc = parse_enum(cmd, o, arg, (int *)(void *)field);
+        break;
+    case K_HIDDEN:
+        rc = parse_hidden(cmd, o, arg, s);
+        break;
+    case K_SIZE:
+        rc = parse_size(cmd, o, arg, s);
+        break;
+    }
+    return rc;
+}
+
+/* ---- parsing ------------------------------------------------------------ */
+
+static const struct opt *find_option(const char *name, size_t len)
+{
+    for (int i = 0; i < N_OPTS; i++)
+        if (strlen(table[i].name) == len && strncmp(table[i].name, name, len) == 0)
+            return &table[i];
+    return NULL;
+}
+
+/* The message for an option getopt_long did not accept. */
+static int unknown_option(const char *cmd, const char *word)
+{
+    if (strncmp(word, "--", 2) == 0) {
+        const char *name = word + 2;
+        size_t len = strcspn(name, "=");
+        const struct opt *o = find_option(name, len);
+        if (o)
+            return cli_usage_error(cmd, "--%s is not an option of `cgrad %s`", o->name, cmd);
+    }
+    return cli_usage_error(cmd, "unknown option '%s'", word);
+}
+
+/* Cross-option rules that the table cannot say. */
+static int check_combinations(const char *cmd, const struct cli_settings *s)
+{
+    if (s->nesterov && (s->momentum <= 0.0 || s->dampening != 0.0))
+        return cli_usage_error(cmd, "--nesterov needs --momentum > 0 and no --dampening");
+    if (s->resume && s->init)
+        return cli_usage_error(cmd, "--resume and --init cannot be used together");
+    if (s->plot && !cli_has_suffix(s->plot, ".svg") && !cli_has_suffix(s->plot, ".png"))
+        return cli_usage_error(cmd, "--plot: '%s' does not end in .svg or .png", s->plot);
+    if (s->confusion && !cli_has_suffix(s->confusion, ".svg") &&
+        !cli_has_suffix(s->confusion, ".png"))
+        return cli_usage_error(cmd, "--confusion: '%s' does not end in .svg or .png",
+                               s->confusion);
+    return CLI_OK;
+}
+
+int cli_parse(enum cli_command cmd, int argc, char **argv, struct cli_settings *s)
+{
+    const struct command *c = find_command(cmd);
+    struct option longopts[N_OPTS + 2];
+    int n = 0;
+
+    for (int i = 0; i < N_OPTS; i++) {
+        if (!(table[i].cmds & cmd))
+            continue;
+        bool flag = table[i].kind == K_SET || table[i].kind == K_TRUE;
+        longopts[n++] = (struct option){table[i].name, flag ? no_argument : required_argument,
+                                        NULL, 256 + i};
+    }
+    longopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
+    longopts[n] = (struct option){NULL, 0, NULL, 0};
+
+    opterr = 0;
+    optind = 0;   /* glibc: start afresh, argv[0] is the command name */
+    for (;;) {
+        int prev = optind ? optind : 1;
+        int v = getopt_long(argc, argv, ":h", longopts, NULL);
+        if (v == -1)
+            break;
+        if (v == 'h') {
+            cli_print_help(cmd, stdout);
+            return -1;
+        }
+        if (v == '?') {
+            const char *word = argv[optind - 1 >= prev ? optind - 1 : prev];
+            if (optopt && optopt < 256)
+                return cli_usage_error(c->name, "unknown option '-%c'", optopt);
+            return unknown_option(c->name, word);
+        }
+        if (v == ':') {
+            if (optopt >= 256)
+                return cli_usage_error(c->name, "--%s needs a value (%s)",
+                                       table[optopt - 256].name, table[optopt - 256].metavar);
+            return cli_usage_error(c->name, "-%c needs a value", optopt);
+        }
+        const struct opt *o = &table[v - 256];
+        int rc = set_value(c->name, o, optarg, s);
+        if (rc != CLI_OK)
+            return rc;
+    }
+    for (int i = optind; i < argc; i++) {
+        if (s->n_positional == CLI_MAX_POSITIONAL)
+            return cli_usage_error(c->name, "more than %d arguments", CLI_MAX_POSITIONAL);
+        s->positional[s->n_positional++] = argv[i];
+    }
+    if (s->n_positional < c->min_pos) {
+        const char *what = c->pos_names[s->n_positional < 2 ? s->n_positional : 1];
+        return cli_usage_error(c->name, "missing %s", what);
+    }
+    if (s->n_positional > c->max_pos)
+        return cli_usage_error(c->name, "unexpected argument '%s'", s->positional[c->max_pos]);
+    return check_combinations(c->name, s);
+}
+
+/* ---- help --------------------------------------------------------------- */
+
+static void print_option(const struct opt *o, FILE *out)
+{
+    char left[64];
+    snprintf(left, sizeof left, "--%s%s%s", o->name, o->metavar ? " " : "",
+             o->metavar ? o->metavar : "");
+    if (strlen(left) > 26)
+        fprintf(out, "  %s\n  %-26s  %s\n", left, "", o->help);
+    else
+        fprintf(out, "  %-26s  %s\n", left, o->help);
+}
+
+void cli_print_help(enum cli_command cmd, FILE *out)
+{
+    static const char *const groups[] = {"Data", "Model", "Training", "Output"};
+    const struct command *c = find_command(cmd);
+    bool grouped = cmd == CLI_CMD_TRAIN;
+
+    fprintf(out, "Usage: cgrad %s %s\n\n%s\n", c->name, c->args, c->summary);
+    if (!grouped)
+        fprintf(out, "\nOptions:\n");
+    for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
+        bool header = false;
+        for (int i = 0; i < N_OPTS; i++) {
+            const struct opt *o = &table[i];
+            if (!(o->cmds & cmd) || strcmp(o->group, groups[g]) != 0)
+                continue;
+            if (grouped && !header)
+                fprintf(out, "\n%s:\n", groups[g]);
+            header = true;
+            print_option(o, out);
+        }
+    }
+    fprintf(out, "  %-26s  %s\n", "--help", "show this help");
+    fprintf(out, "\nExit status: 0 ok, 1 runtime error, 2 usage error%s.\n",
+            grouped ? ", 130 interrupted (Ctrl-C)" : "");
+}
