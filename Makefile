@@ -215,7 +215,7 @@ valgrind-run:
 	    echo "valgrind: no cli/ or tests/test_cli.c yet: skipped"; exit 0; fi; \
 	$(MAKE) --no-print-directory $(CLI) $(BUILD)/tests/f32/test_cli && \
 	rm -rf $(BUILD)/valgrind && mkdir -p $(BUILD)/valgrind && \
-	printf '#!/bin/sh\nexec $(VALGRIND) --log-file=%s/vg.%%%%p.log %s "$$@"\n' \
+	printf '#!/bin/sh\nexec $(VALGRIND) --log-file=%s/vg.%%p.log %s "$$@"\n' \
 	    "$$(cd $(BUILD)/valgrind && pwd)" "$$(cd $(BUILD) && pwd)/cgrad" \
 	    > $(BUILD)/valgrind/cgrad && chmod +x $(BUILD)/valgrind/cgrad && \
 	BUILD=$(BUILD)/valgrind tests/run.sh $(BUILD)/tests/f32/test_cli && \

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "internal.h"
 
@@ -22,13 +23,18 @@ cg_status cg__csv_open(struct cg__csv_reader *r, const char *path)
     r->f = fopen(path, "rb");
     if (!r->f)
         return cg__fail(CG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    r->buf = cg__malloc(CSV_CHUNK);
+    /* a small file gets a buffer of its size (+1 to see the end), not 1 MB */
+    struct stat st;
+    size_t cap = CSV_CHUNK;
+    if (fstat(fileno(r->f), &st) == 0 && st.st_size >= 0 && (size_t)st.st_size < CSV_CHUNK)
+        cap = (size_t)st.st_size + 1 < 256 ? 256 : (size_t)st.st_size + 1;
+    r->buf = cg__malloc(cap);
     if (!r->buf) {
         fclose(r->f);
         r->f = NULL;
         return CG_ERR_NOMEM;
     }
-    r->cap = CSV_CHUNK;
+    r->cap = cap;
     r->next_line = 1;
     return CG_OK;
 }
