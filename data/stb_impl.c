@@ -207,10 +207,11 @@ static bool jpeg_tables_ok(const uint8_t *b, size_t n)
 
 /* stb grows its buffer to a PNG chunk's claimed length before it reads the
  * chunk: a 60-byte file claiming a 2 GB IDAT cost 2 GB. Every chunk must fit
- * in the file. */
+ * in the file. An empty first IDAT makes stb add 0 to its NULL buffer (UB). */
 static bool png_chunks_ok(const uint8_t *b, size_t n)
 {
     static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    bool data = false;
 
     if (n < 8 || memcmp(b, sig, 8) != 0)
         return true;
@@ -219,6 +220,11 @@ static bool png_chunks_ok(const uint8_t *b, size_t n)
                        (uint64_t)b[at + 2] << 8 | b[at + 3];
         if (len + 4 > n - at - 8)
             return false;
+        if (memcmp(b + at + 4, "IDAT", 4) == 0) {
+            if (len == 0 && !data)
+                return false;
+            data = true;
+        }
         if (memcmp(b + at + 4, "IEND", 4) == 0)
             break;
         at += 8 + (size_t)len + 4;
@@ -238,7 +244,7 @@ static const char *precheck(const uint8_t *b, size_t n)
     if (!jpeg_tables_ok(b, n))
         return "Corrupt JPEG (a Huffman table of more than 256 codes)";
     if (!png_chunks_ok(b, n))
-        return "Corrupt PNG (a chunk runs past the end of the file)";
+        return "Corrupt PNG (a chunk past the end of the file, or an empty first IDAT)";
     return NULL;
 }
 

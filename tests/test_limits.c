@@ -349,6 +349,7 @@ static void test_image_fuzz_regressions(void **state)
         {"tests/fuzz/corpus/image/crash_pnm_int_overflow", "int.ppm"},
         {"tests/fuzz/corpus/image/crash_jpeg_rewind_into_pnm", "rewind.jpg"},
         {"tests/fuzz/corpus/image/crash_jpeg_huff_assert", "huff.jpg"},
+        {"tests/fuzz/corpus/image/crash_png_empty_idat", "idat0.png"},
     };
     uint8_t b[4096];
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
