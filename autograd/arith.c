@@ -238,12 +238,10 @@ cg_tensor *cg_matmul(cg_graph *g, cg_tensor *a, cg_tensor *b)
  * dL/dw = dy^T @ x: [O, I]; dL/dx = dy @ w: [B, I] (only when x needs it: the
  * first layer's input never does, and that GEMM is the largest); dL/db =
  * column sums of dy: [O]. */
-static void linear_backward(cg_tensor *out)
+void cg__linear_grads(const cg_tensor *x, const cg_tensor *w, const cg_tensor *b,
+                      const cg_float *dy)
 {
-    const cg_tensor *x = cg_op_input(out, 0), *w = cg_op_input(out, 1);
-    const cg_tensor *b = cg_op_input(out, 2);
     cg_float *dx = cg__grad(x), *dw = cg__grad(w), *db = cg__grad(b);
-    const cg_float *dy = out->grad;
     int batch = x->shape[0], in = x->shape[1], o = w->shape[0];
 
     if (dw)
@@ -258,9 +256,40 @@ static void linear_backward(cg_tensor *out)
         }
 }
 
-cg_tensor *cg_linear(cg_graph *g, cg_tensor *x, cg_tensor *w, cg_tensor *b)
+static void linear_backward(cg_tensor *out)
+{
+    cg__linear_grads(cg_op_input(out, 0), cg_op_input(out, 1), cg_op_input(out, 2),
+                     out->grad);
+}
+
+cg_status cg__linear_check(const char *op, const cg_tensor *x, const cg_tensor *w,
+                           const cg_tensor *b)
 {
     char sx[64], sw[64], sb[64];
+
+    if (x->ndim != 2 || w->ndim != 2 || x->shape[1] != w->shape[1] ||
+        (b && (b->ndim != 1 || b->shape[0] != w->shape[0])))
+        return cg__fail(CG_ERR_SHAPE, "%s: x is %s, w is %s, b is %s", op,
+                        cg_shape_str(x, sx, sizeof sx), cg_shape_str(w, sw, sizeof sw),
+                        b ? cg_shape_str(b, sb, sizeof sb) : "NULL");
+    return CG_OK;
+}
+
+void cg__linear_forward(const cg_tensor *x, const cg_tensor *w, const cg_tensor *b,
+                        cg_float *y)
+{
+    int batch = x->shape[0], o = w->shape[0];
+
+    /* The bias goes into every row first, then one GEMM adds x @ w^T on top
+     * (beta = 1): one pass over y instead of two. */
+    if (b)
+        for (int r = 0; r < batch; r++)
+            memcpy(y + (size_t)r * (size_t)o, b->data, (size_t)o * sizeof(cg_float));
+    cg_kernel_gemm(false, true, batch, o, x->shape[1], 1, x->data, w->data, b ? 1 : 0, y);
+}
+
+cg_tensor *cg_linear(cg_graph *g, cg_tensor *x, cg_tensor *w, cg_tensor *b)
+{
     cg_tensor *y;
     void *ctx;
 
@@ -268,23 +297,12 @@ cg_tensor *cg_linear(cg_graph *g, cg_tensor *x, cg_tensor *w, cg_tensor *b)
         return cg__fail_null(CG_ERR_ARG, "cg_linear: graph is NULL");
     if (!x || !w)
         return NULL;
-    if (x->ndim != 2 || w->ndim != 2 || x->shape[1] != w->shape[1] ||
-        (b && (b->ndim != 1 || b->shape[0] != w->shape[0])))
-        return cg__fail_null(CG_ERR_SHAPE, "cg_linear: x is %s, w is %s, b is %s",
-                             cg_shape_str(x, sx, sizeof sx), cg_shape_str(w, sw, sizeof sw),
-                             b ? cg_shape_str(b, sb, sizeof sb) : "NULL");
+    if (cg__linear_check("cg_linear", x, w, b) != CG_OK)
+        return NULL;
     y = cg__op(g, "linear", 2, (int[]){x->shape[0], w->shape[0]}, (cg_tensor *[]){x, w, b},
                3, linear_backward, 0, &ctx);
     if (!y)
         return NULL;
-    /* The bias goes into every row first, then one GEMM adds x @ w^T on top
-     * (beta = 1): one pass over y instead of two. */
-    if (b) {
-        for (int r = 0; r < x->shape[0]; r++)
-            memcpy(y->data + (size_t)r * (size_t)w->shape[0], b->data,
-                   (size_t)w->shape[0] * sizeof(cg_float));
-    }
-    cg_kernel_gemm(false, true, x->shape[0], w->shape[0], x->shape[1], 1, x->data, w->data,
-                   b ? 1 : 0, y->data);
+    cg__linear_forward(x, w, b, y->data);
     return y;
 }

@@ -111,6 +111,24 @@ cg_tensor *cg_sigmoid(cg_graph *g, cg_tensor *x);
 cg_tensor *cg_tanh(cg_graph *g, cg_tensor *x);
 cg_tensor *cg_relu(cg_graph *g, cg_tensor *x);
 cg_tensor *cg_leaky_relu(cg_graph *g, cg_tensor *x, cg_float negative_slope);
+/* The activations cg_linear_act fuses (and nn/ builds models from). */
+enum cg_act {
+    CG_ACT_NONE,
+    CG_ACT_RELU,
+    CG_ACT_LEAKY_RELU,
+    CG_ACT_SIGMOID,
+    CG_ACT_TANH,
+    CG_ACT_SOFTMAX
+};
+/* act(x @ w^T + b) as one node: the bias, the GEMM and the activation in one
+ * pass over the output, and in backward one pass from dL/dy to dL/dz before
+ * the GEMMs, with no intermediate tensor or gradient buffer. act is
+ * CG_ACT_NONE, RELU, SIGMOID, TANH or LEAKY_RELU with a slope > 0 (the
+ * derivative is read from the output y, which needs sign(y) = sign(z)); the
+ * numbers are those of cg_linear followed by the activation. x: [B, I],
+ * w: [O, I], b: [O] or NULL -> [B, O]. */
+cg_tensor *cg_linear_act(cg_graph *g, cg_tensor *x, cg_tensor *w, cg_tensor *b,
+                         enum cg_act act, cg_float negative_slope);
 /* Row-wise over the last dimension of x: [B, C]. */
 cg_tensor *cg_softmax(cg_graph *g, cg_tensor *x);
 cg_tensor *cg_log_softmax(cg_graph *g, cg_tensor *x);

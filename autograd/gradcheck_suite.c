@@ -46,6 +46,10 @@ SUITE_FN(f_scale, cg_scale(g, in[0], (cg_float)-1.5))
 SUITE_FN(f_matmul, cg_matmul(g, in[0], in[1]))
 SUITE_FN(f_linear, cg_linear(g, in[0], in[1], in[2]))
 SUITE_FN(f_linear_nobias, cg_linear(g, in[0], in[1], NULL))
+SUITE_FN(f_linear_relu, cg_linear_act(g, in[0], in[1], in[2], CG_ACT_RELU, 0))
+SUITE_FN(f_linear_leaky_relu, cg_linear_act(g, in[0], in[1], in[2], CG_ACT_LEAKY_RELU, (cg_float)0.1))
+SUITE_FN(f_linear_sigmoid, cg_linear_act(g, in[0], in[1], in[2], CG_ACT_SIGMOID, 0))
+SUITE_FN(f_linear_tanh, cg_linear_act(g, in[0], in[1], NULL, CG_ACT_TANH, 0))
 SUITE_FN(f_sigmoid, cg_sigmoid(g, in[0]))
 SUITE_FN(f_tanh, cg_tanh(g, in[0]))
 SUITE_FN(f_relu, cg_relu(g, in[0]))
@@ -85,6 +89,10 @@ static const struct suite_case cases[] = {
     {"matmul", f_matmul, 2, {S_RK, S_KC}, {U, U}, CG_REDUCE_MEAN},
     {"linear", f_linear, 3, {S_RK, S_CK, S_C}, {U, U, U}, CG_REDUCE_MEAN},
     {"linear_nobias", f_linear_nobias, 2, {S_RK, S_CK}, {U, U}, CG_REDUCE_MEAN},
+    {"linear_relu", f_linear_relu, 3, {S_RK, S_CK, S_C}, {U, U, D_POSITIVE}, CG_REDUCE_MEAN},
+    {"linear_leaky_relu", f_linear_leaky_relu, 3, {S_RK, S_CK, S_C}, {U, U, U}, CG_REDUCE_MEAN},
+    {"linear_sigmoid", f_linear_sigmoid, 3, {S_RK, S_CK, S_C}, {U, U, U}, CG_REDUCE_MEAN},
+    {"linear_tanh", f_linear_tanh, 2, {S_RK, S_CK}, {U, U}, CG_REDUCE_MEAN},
     {"sigmoid", f_sigmoid, 1, {S_RC}, {U}, CG_REDUCE_MEAN},
     {"tanh", f_tanh, 1, {S_RC}, {U}, CG_REDUCE_MEAN},
     {"relu", f_relu, 1, {S_RC}, {D_AWAY_FROM_ZERO}, CG_REDUCE_MEAN},

@@ -45,6 +45,16 @@ cg_tensor *cg__op_view(cg_graph *g, const char *name, int ndim, const int *shape
                        cg_float *data, cg_tensor *const *inputs, int n_inputs,
                        cg_backward_fn backward, size_t ctx_bytes, void **ctx);
 
+/* Linear's pieces, shared with the fused linear_act (arith.c): the shape
+ * check (CG_ERR_SHAPE naming op and shapes), the forward into y: [B, O], and
+ * the gradients from dL/dy: dw += dy^T x, dx += dy w, db += column sums. */
+cg_status cg__linear_check(const char *op, const cg_tensor *x, const cg_tensor *w,
+                           const cg_tensor *b);
+void      cg__linear_forward(const cg_tensor *x, const cg_tensor *w, const cg_tensor *b,
+                             cg_float *y);
+void      cg__linear_grads(const cg_tensor *x, const cg_tensor *w, const cg_tensor *b,
+                           const cg_float *dy);
+
 /* The graph arena of the op that made out, for scratch memory in backward. */
 cg_arena *cg__op_arena(const cg_tensor *out);
 

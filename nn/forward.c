@@ -22,6 +22,13 @@ static cg_tensor *act(cg_graph *g, const struct cg_module *mod, cg_tensor *x)
     return x;
 }
 
+static bool fusable(const struct cg_module *mod)
+{
+    return mod->kind == CG_MOD_ACT &&
+           (mod->act == CG_ACT_RELU || mod->act == CG_ACT_SIGMOID || mod->act == CG_ACT_TANH ||
+            (mod->act == CG_ACT_LEAKY_RELU && mod->arg > 0));
+}
+
 cg_tensor *cg_model_forward(cg_graph *g, cg_model *m, cg_tensor *x, cg_rng *rng)
 {
     const struct cg_module *mods;
@@ -42,7 +49,15 @@ cg_tensor *cg_model_forward(cg_graph *g, cg_model *m, cg_tensor *x, cg_rng *rng)
         const struct cg_module *mod = &mods[i];
         switch (mod->kind) {
         case CG_MOD_LINEAR:
-            x = cg_linear(g, x, mod->weight, mod->bias);
+            /* A linear layer followed by an activation that can be fused
+             * becomes one op (same numbers, one pass and one buffer less). */
+            if (i + 1 < n && fusable(&mods[i + 1])) {
+                x = cg_linear_act(g, x, mod->weight, mod->bias, mods[i + 1].act,
+                                  (cg_float)mods[i + 1].arg);
+                i++;
+            } else {
+                x = cg_linear(g, x, mod->weight, mod->bias);
+            }
             break;
         case CG_MOD_ACT:
             x = act(g, mod, x);

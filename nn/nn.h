@@ -65,15 +65,8 @@ extern "C" {
 #define CG_NN_MAX_SIZE   16777216  /* largest feature count in a spec */
 #define CG_NN_SPEC_MAX   512       /* bytes enough for any canonical spec */
 
-/* Activation functions; CG_ACT_NONE only as an output activation. */
-enum cg_act {
-    CG_ACT_NONE,
-    CG_ACT_RELU,
-    CG_ACT_LEAKY_RELU,
-    CG_ACT_SIGMOID,
-    CG_ACT_TANH,
-    CG_ACT_SOFTMAX
-};
+/* enum cg_act (autograd/autograd.h) names the activations; CG_ACT_NONE only
+ * as an output activation. */
 
 /* The whole architecture of an MLP: what a spec says, as a struct. */
 struct cg_arch {
