@@ -67,7 +67,7 @@ TESTS64 := $(TEST_SRC:tests/%.c=$(BUILD)/tests/f64/%)
 EXAMPLES := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
 BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all lib test tests test-run check examples bench demo install uninstall \
+.PHONY: all lib test tests test-run check examples bench demo parity install uninstall \
         clean fmt lint deps
 .DEFAULT_GOAL := all
 
@@ -241,6 +241,11 @@ $(BUILD)/bench/%: bench/%.c $(LIB32)
 	@mkdir -p $(@D)
 	$(say) CC $@
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(LIB32) $(LIBS)
+
+# cgrad against PyTorch number for number (needs python3-torch, which
+# `scripts/deps.sh check` installs): interchange, every optimizer, predict.
+parity: all
+	@/usr/bin/python3 scripts/torch_parity.py $(BUILD)
 
 demo: deps
 	@scripts/deps.sh demo

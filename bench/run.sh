@@ -14,4 +14,10 @@ for b in "$BUILD"/bench/bench_*; do
     [ -x "$b" ] || continue
     "$b" || { echo "| $(basename "$b") | FAILED | | exit $? |"; status=1; }
 done
+# PyTorch on the same task, at the configuration the issue calls its best
+# (its own pool at 1 thread, OpenBLAS at 2), when Debian's python3-torch is
+# there (`scripts/deps.sh check` installs it).
+if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+    OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/torch_epoch.py 1 || status=1
+fi
 exit $status

@@ -105,9 +105,11 @@ int cli_write_file_atomic(const char *path, const char *data, size_t len);
 /* The history as a CSV file (atomic). */
 int cli_metrics_write(const char *path, const struct cli_history *h);
 
-/* The loss and accuracy curves as an SVG picture: two panels (loss, and
- * accuracy if any row has one), train and validation. */
-int cli_plot_write(const char *path, const struct cli_history *h, const char *title);
+/* The loss and accuracy curves as an SVG or PNG picture (by path's
+ * extension): two panels (loss, and accuracy if any row has one), train and
+ * the held-out set, whose legend says val_name ("validation" or "test"). */
+int cli_plot_write(const char *path, const struct cli_history *h, const char *title,
+                   const char *val_name);
 /* The confusion matrix counts: [k, k] (row = true class, column =
  * predicted) as an SVG picture, cells shaded by the row's share. */
 int cli_plot_confusion(const char *path, const long *counts, int k,

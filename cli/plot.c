@@ -110,7 +110,8 @@ static bool column_range(const struct cli_history *h, size_t off, double *lo, do
 
 /* The legend in the top right corner (loss falls away from it), or the
  * bottom right one (accuracy rises away from it). */
-static void draw_legend(struct picture *pic, const struct panel *p, bool val, bool bottom)
+static void draw_legend(struct picture *pic, const struct panel *p, bool val, bool bottom,
+                        const char *val_name)
 {
     double x = p->x0 + p->w - 110, y = bottom ? p->y0 + p->h - (val ? 48 : 30) : p->y0 + 8;
     pic_rect(pic, x, y, 102, val ? 40 : 22, 0xffffffu, 0xbbbbbbu);
@@ -118,12 +119,13 @@ static void draw_legend(struct picture *pic, const struct panel *p, bool val, bo
     pic_text(pic, x + 36, y + 16, 11, PIC_START, 0, false, TEXT_COLOR, "train");
     if (val) {
         pic_line(pic, x + 6, y + 30, x + 30, y + 30, VAL_COLOR, 2, true);
-        pic_text(pic, x + 36, y + 34, 11, PIC_START, 0, false, TEXT_COLOR, "validation");
+        pic_text(pic, x + 36, y + 34, 11, PIC_START, 0, false, TEXT_COLOR, val_name);
     }
 }
 
 static void draw_panel(struct picture *pic, struct panel *p, const struct cli_history *h,
-                       size_t train_off, size_t val_off, const char *title, bool is_acc)
+                       size_t train_off, size_t val_off, const char *title, bool is_acc,
+                       const char *val_name)
 {
     double lo = 0, hi = 1, vlo = 0, vhi = 1;
     bool t = column_range(h, train_off, &lo, &hi);
@@ -149,10 +151,11 @@ static void draw_panel(struct picture *pic, struct panel *p, const struct cli_hi
     draw_axes(pic, p, title, is_acc ? "accuracy" : "loss");
     draw_curve(pic, p, h, train_off, TRAIN_COLOR, false);
     draw_curve(pic, p, h, val_off, VAL_COLOR, true);
-    draw_legend(pic, p, v, is_acc);
+    draw_legend(pic, p, v, is_acc, val_name);
 }
 
-int cli_plot_write(const char *path, const struct cli_history *h, const char *title)
+int cli_plot_write(const char *path, const struct cli_history *h, const char *title,
+                   const char *val_name)
 {
     double lo = 0, hi = 0;
     bool acc = column_range(h, offsetof(struct cli_epoch_row, train_acc), &lo, &hi) ||
@@ -164,11 +167,11 @@ int cli_plot_write(const char *path, const struct cli_history *h, const char *ti
     pic_text(&pic, width / 2.0, 22, 15, PIC_MIDDLE, 0, false, TEXT_COLOR, title);
     struct panel loss = {70, 60, 380, 260, 0, 1, 0, 1};
     draw_panel(&pic, &loss, h, offsetof(struct cli_epoch_row, train_loss),
-               offsetof(struct cli_epoch_row, val_loss), "loss", false);
+               offsetof(struct cli_epoch_row, val_loss), "loss", false, val_name);
     if (acc) {
         struct panel ap = {550, 60, 380, 260, 0, 1, 0, 1};
         draw_panel(&pic, &ap, h, offsetof(struct cli_epoch_row, train_acc),
-                   offsetof(struct cli_epoch_row, val_acc), "accuracy", true);
+                   offsetof(struct cli_epoch_row, val_acc), "accuracy", true, val_name);
     }
     return pic_finish(&pic, path);
 }

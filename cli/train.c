@@ -216,7 +216,8 @@ static int end_epoch(struct run *r, struct cli_epoch_row *row, struct cli_progre
     cli_progress_end_epoch(p, row);
     if (r->s.metrics && (rc = cli_metrics_write(r->s.metrics, &r->hist)) != CLI_OK)
         return rc;
-    if (r->s.plot && (rc = cli_plot_write(r->s.plot, &r->hist, r->plot_title)) != CLI_OK)
+    if (r->s.plot && (rc = cli_plot_write(r->s.plot, &r->hist, r->plot_title,
+                                          r->val ? "validation" : "test")) != CLI_OK)
         return rc;
     if (r->s.checkpoint && (rc = cli_train_save_checkpoint(r, r->s.checkpoint)) != CLI_OK)
         return rc;

@@ -1,6 +1,6 @@
 /*
  * XOR with a 2-4-1 network: tanh hidden units, a logit out, binary
- * cross-entropy, full-batch gradient descent. Exits 0 only if it learned
+ * cross-entropy, full-batch SGD with momentum. Exits 0 only if it learned
  * (loss below 0.05 and all four points on the right side of 0.5).
  *
  *     make examples && build/examples/xor
@@ -14,12 +14,17 @@ int main(void)
     cg_float xs[8] = {0, 0, 0, 1, 1, 0, 1, 1}, ys[4] = {0, 1, 1, 0};
     cg_model *m = cg_model_from_spec("2-4-1:act=tanh");
     cg_graph *g = cg_graph_new();
-    cg_tensor *flat = cg_model_flat(m), *logits = NULL, *loss = NULL;
+    cg_tensor *flat = m ? cg_model_flat(m) : NULL, *logits = NULL, *loss = NULL;
+    struct cg_sgd_params sgd = cg_sgd_defaults();
+    cg_optim *opt = NULL;
     cg_rng rng;
     int right = 0;
 
     cg_rng_seed(&rng, 1);
-    if (!m || !g || cg_model_init(m, CG_INIT_XAVIER_UNIFORM, &rng) != CG_OK)
+    sgd.lr = 0.5;
+    sgd.momentum = 0.5;
+    if (!m || !g || cg_model_init(m, CG_INIT_XAVIER_UNIFORM, &rng) != CG_OK ||
+        !(opt = cg_sgd_new(&flat, 1, &sgd)))
         goto fail;
     for (int step = 0; step < 2000; step++) {
         cg_graph_reset(g);
@@ -29,10 +34,9 @@ int main(void)
         loss = cg_bce_with_logits(g, logits, y);
         if (!loss || cg_backward(g, loss) != CG_OK)
             goto fail;
-        /* Plain gradient descent over the one flat parameter buffer. */
-        for (size_t i = 0; i < flat->size; i++)
-            flat->data[i] -= (cg_float)0.5 * flat->grad[i];
-        cg_model_zero_grad(m);
+        /* The optimizer sees the model as one flat parameter tensor. */
+        cg_optim_step(opt);
+        cg_optim_zero_grad(opt);
         if (step % 500 == 0)
             printf("step %4d  loss %.4f\n", step, (double)loss->data[0]);
     }
@@ -44,11 +48,13 @@ int main(void)
     }
     printf("final loss %.4f, %d/4 right\n", (double)loss->data[0], right);
     int learned = loss->data[0] < (cg_float)0.05 && right == 4;   /* before g frees loss */
+    cg_optim_free(opt);
     cg_graph_free(g);
     cg_model_free(m);
     return learned ? 0 : 1;
 fail:
     fprintf(stderr, "xor: %s\n", cg_errmsg());
+    cg_optim_free(opt);
     cg_graph_free(g);
     cg_model_free(m);
     return 1;

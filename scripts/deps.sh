@@ -12,7 +12,9 @@ if [ "${1:-}" = "demo" ]; then
     pkgs="$pkgs dataset-fashion-mnist"
 fi
 if [ "${1:-}" = "check" ]; then
-    pkgs="$pkgs clang libclang-rt-dev valgrind"
+    # sanitizers and fuzzing (clang), valgrind, and PyTorch for the parity
+    # check of scripts/torch_parity.py
+    pkgs="$pkgs clang libclang-rt-dev valgrind python3 python3-torch"
 fi
 
 missing=""

@@ -1,6 +1,7 @@
 /* Shared helpers for the cmocka tests (see cg_test.h). */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cg_test.h"
@@ -43,4 +44,78 @@ void cg_assert_errmsg_contains(const char *needle, const char *file, int line)
         return;
     print_error("error message \"%s\" does not contain \"%s\"\n", cg_errmsg(), needle);
     _fail(file, line);
+}
+
+/* ---- the test allocator -------------------------------------------------- */
+
+struct cg_test_alloc cg_test_alloc;
+static unsigned alloc_flags;            /* CG_TEST_ALLOC_*, set at install */
+
+/* Whether this allocation may go ahead; counts it either way. */
+static bool test_alloc_admit(size_t size)
+{
+    cg_test_alloc.calls++;
+    if (size > cg_test_alloc.largest)
+        cg_test_alloc.largest = size;
+    if (cg_test_alloc.allow == 0) {
+        if (alloc_flags & CG_TEST_ALLOC_ONCE)
+            cg_test_alloc.allow = -1;       /* this one fails, the rest succeed */
+        return false;
+    }
+    if (cg_test_alloc.allow > 0)
+        cg_test_alloc.allow--;
+    return true;
+}
+
+static void *test_alloc_malloc(size_t size, void *ctx)
+{
+    void *p;
+
+    (void)ctx;
+    if (!test_alloc_admit(size) || !(p = malloc(size)))
+        return NULL;
+    cg_test_alloc.live++;
+    return p;
+}
+
+static void *test_alloc_realloc(void *ptr, size_t size, void *ctx)
+{
+    void *p;
+
+    (void)ctx;
+    if (!test_alloc_admit(size) || !(p = realloc(ptr, size)))
+        return NULL;                        /* ptr stays live */
+    if (!ptr)
+        cg_test_alloc.live++;
+    return p;
+}
+
+static void test_alloc_free(void *ptr, void *ctx)
+{
+    (void)ctx;
+    if (!ptr)
+        return;
+    cg_test_alloc.live--;
+    free(ptr);
+}
+
+void cg_test_alloc_resume(void)
+{
+    struct cg_allocator a = {test_alloc_malloc, test_alloc_realloc, test_alloc_free, NULL};
+
+    if (alloc_flags & CG_TEST_ALLOC_NO_REALLOC)
+        a.realloc = NULL;
+    cg_set_allocator(&a);
+}
+
+void cg_test_alloc_install(long allow, unsigned flags)
+{
+    alloc_flags = flags;
+    cg_test_alloc = (struct cg_test_alloc){.allow = allow};
+    cg_test_alloc_resume();
+}
+
+void cg_test_alloc_remove(void)
+{
+    cg_set_allocator(NULL);
 }

@@ -37,4 +37,57 @@ void cg_assert_tensor_near(const cg_tensor *t, const double *expected, size_t n,
     cg_assert_errmsg_contains((needle), __FILE__, __LINE__)
 void cg_assert_errmsg_contains(const char *needle, const char *file, int line);
 
+/* ---- a test allocator ------------------------------------------------------
+ * An allocator for cg_set_allocator that fails on demand and counts, so a
+ * test can fail the N-th allocation of a call for every N and check that each
+ * failure is clean (CG_ERR_NOMEM, nothing leaked), or check that a loop
+ * allocates nothing:
+ *
+ *     for (long n = 0;; n++) {
+ *         cg_test_alloc_install(n, 0);         // the first n succeed
+ *         cg_dataset *ds = cg_csv_load(path, NULL);
+ *         cg_dataset_free(ds);
+ *         cg_test_alloc_remove();
+ *         assert_int_equal(cg_test_alloc.live, 0);
+ *         if (ds)
+ *             break;
+ *         assert_int_equal(cg_errcode(), CG_ERR_NOMEM);
+ *     }
+ *
+ * One allocator per process; the counters are plain longs, so fail
+ * allocations only where a single thread allocates. */
+struct cg_test_alloc {
+    /* How many more allocations succeed; the next one fails. Decremented by
+     * each allocation that succeeds; < 0: none fails. A test may change it
+     * while the allocator is installed. */
+    long allow;
+    long calls;        /* malloc and realloc calls, failed ones included */
+    long live;         /* blocks handed out and not yet freed */
+    size_t largest;    /* the largest size asked of malloc or realloc */
+};
+extern struct cg_test_alloc cg_test_alloc;
+
+/* Flags for cg_test_alloc_install. */
+enum {
+    /* Only one allocation fails (the one after the `allow` that succeed);
+     * later ones succeed again, so the paths after a failure that allocate
+     * run with memory. Without it every later allocation fails too. */
+    CG_TEST_ALLOC_ONCE = 1,
+    /* Install no realloc hook: the library's cg__realloc then mallocs,
+     * copies and frees through this allocator, so its fallback path runs.
+     * Either way a realloc is one call that can fail. */
+    CG_TEST_ALLOC_NO_REALLOC = 2
+};
+
+/* Reset the counters, set `allow` (< 0: no allocation fails) and install the
+ * allocator with `flags` (0 or CG_TEST_ALLOC_* or-ed). realloc counts as a
+ * call; realloc(NULL, n) makes a live block; a failed realloc leaves the
+ * block live; free(NULL) does nothing. */
+void cg_test_alloc_install(long allow, unsigned flags);
+/* Reinstall the C library's allocator (the counters stay readable). */
+void cg_test_alloc_remove(void);
+/* Reinstall the test allocator as it was removed: same counters, `allow` and
+ * flags (to free through it, counted, what it handed out). */
+void cg_test_alloc_resume(void);
+
 #endif /* CG_TEST_H */

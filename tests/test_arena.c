@@ -59,43 +59,21 @@ static void test_arena_calloc_overflow_is_an_error(void **state)
     cg_arena_free(a);
 }
 
-static int allocs_left;
-static size_t live_allocs;
-
-static void *failing_malloc(size_t n, void *ctx)
-{
-    (void)ctx;
-    if (allocs_left-- <= 0)
-        return NULL;
-    live_allocs++;
-    return malloc(n);
-}
-
-static void counting_free(void *p, void *ctx)
-{
-    (void)ctx;
-    live_allocs--;
-    free(p);
-}
-
 static void test_allocator_hook_sees_every_allocation(void **state)
 {
     (void)state;
-    struct cg_allocator hook = {failing_malloc, NULL, counting_free, NULL};
-    allocs_left = 1;
-    live_allocs = 0;
-    cg_set_allocator(&hook);
+    cg_test_alloc_install(1, CG_TEST_ALLOC_NO_REALLOC);
     cg_tensor *t = cg_tensor_new(2, (int[]){3, 4});
     cg_tensor *u = cg_tensor_new(2, (int[]){3, 4});
-    cg_set_allocator(NULL);
+    cg_test_alloc_remove();
     assert_non_null(t);
     assert_null(u);
     assert_int_equal(cg_errcode(), CG_ERR_NOMEM);
     assert_errmsg_contains("out of memory");
-    cg_set_allocator(&hook);
+    cg_test_alloc_resume();
     cg_tensor_free(t);
-    cg_set_allocator(NULL);
-    assert_int_equal(live_allocs, 0);
+    cg_test_alloc_remove();
+    assert_int_equal(cg_test_alloc.live, 0);
 }
 
 static void test_error_model(void **state)

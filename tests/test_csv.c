@@ -405,39 +405,17 @@ static void test_csv_skips_bad_rows_when_asked(void **state)
 
 /* ---- allocation failures -------------------------------------------------- */
 
-static long allocs_left;
-static long live;
-
-static void *fail_malloc(size_t n, void *ctx)
-{
-    (void)ctx;
-    if (allocs_left-- == 0)
-        return NULL;
-    live++;
-    return malloc(n);
-}
-
-static void count_free(void *p, void *ctx)
-{
-    (void)ctx;
-    live--;
-    free(p);
-}
-
 /* Fail the N-th allocation for every N: each run fails cleanly with
  * CG_ERR_NOMEM and frees everything, until one succeeds. */
 static void test_csv_every_allocation_failure_is_clean(void **state)
 {
     (void)state;
-    struct cg_allocator hook = {fail_malloc, NULL, count_free, NULL};
     for (long n = 0;; n++) {
-        allocs_left = n;
-        live = 0;
-        cg_set_allocator(&hook);
+        cg_test_alloc_install(n, CG_TEST_ALLOC_ONCE | CG_TEST_ALLOC_NO_REALLOC);
         cg_dataset *ds = cg_csv_load(CSV("quoted.csv"), NULL);
         cg_dataset_free(ds);
-        cg_set_allocator(NULL);
-        assert_int_equal(live, 0);
+        cg_test_alloc_remove();
+        assert_int_equal(cg_test_alloc.live, 0);
         if (ds)
             break;
         assert_int_equal(cg_errcode(), CG_ERR_NOMEM);

@@ -403,33 +403,10 @@ static void test_loader_regression_targets(void **state)
     cg_dataset_free(ds);
 }
 
-static size_t mallocs;
-
-static void *counting_malloc(size_t n, void *ctx)
-{
-    (void)ctx;
-    mallocs++;
-    return malloc(n);
-}
-
-static void *counting_realloc(void *p, size_t n, void *ctx)
-{
-    (void)ctx;
-    mallocs++;
-    return realloc(p, n);
-}
-
-static void plain_free(void *p, void *ctx)
-{
-    (void)ctx;
-    free(p);
-}
-
 static void test_loader_allocates_nothing_per_batch(void **state)
 {
     (void)state;
-    struct cg_allocator hook = {counting_malloc, counting_realloc, plain_free, NULL};
-    cg_set_allocator(&hook);
+    cg_test_alloc_install(-1, 0);
     cg_dataset *ds = make_images();
     struct cg_norm n;
     assert_int_equal(cg_norm_fit(&n, ds, CG_NORM_ZSCORE), CG_OK);
@@ -437,14 +414,14 @@ static void test_loader_allocates_nothing_per_batch(void **state)
     cg_loader_set_norm(l, &n);
     cg_float x[2];
     int y;
-    size_t before = mallocs;
+    long before = cg_test_alloc.calls;
     for (int k = 0; k < 1000; k++)
         cg_loader_next(l, x, &y, NULL);        /* batches and new epochs */
-    assert_int_equal(mallocs, before);
+    assert_int_equal(cg_test_alloc.calls, before);
     cg_loader_free(l);
     cg_norm_deinit(&n);
     cg_dataset_free(ds);
-    cg_set_allocator(NULL);
+    cg_test_alloc_remove();
 }
 
 static void test_loader_rejects_bad_batch(void **state)

@@ -248,38 +248,17 @@ static void test_idx_rejects_label_count_mismatch(void **state)
                 "two-labels: 2 labels for the 3 images of");
 }
 
-static long allocs_left, live;
-
-static void *fail_malloc(size_t n, void *ctx)
-{
-    (void)ctx;
-    if (allocs_left-- == 0)
-        return NULL;
-    live++;
-    return malloc(n);
-}
-
-static void count_free(void *p, void *ctx)
-{
-    (void)ctx;
-    live--;
-    free(p);
-}
-
 static void test_idx_every_allocation_failure_is_clean(void **state)
 {
     (void)state;
-    struct cg_allocator hook = {fail_malloc, NULL, count_free, NULL};
     write_pair("oom", true);
     for (long n = 0;; n++) {
-        allocs_left = n;
-        live = 0;
-        cg_set_allocator(&hook);
+        cg_test_alloc_install(n, CG_TEST_ALLOC_ONCE | CG_TEST_ALLOC_NO_REALLOC);
         cg_dataset *ds = cg_idx_load(tmp(0, "oom-images-idx3-ubyte.gz"),
                                      tmp(1, "oom-labels-idx1-ubyte.gz"));
         cg_dataset_free(ds);
-        cg_set_allocator(NULL);
-        assert_int_equal(live, 0);
+        cg_test_alloc_remove();
+        assert_int_equal(cg_test_alloc.live, 0);
         if (ds)
             break;
         assert_int_equal(cg_errcode(), CG_ERR_NOMEM);

@@ -334,37 +334,15 @@ static void test_eigh_rejects_non_symmetric(void **state)
 
 /* ---- out of memory ----------------------------------------------------- */
 
-static int allocs_left;
-static long live_allocs;
-
-static void *failing_malloc(size_t n, void *ctx)
-{
-    (void)ctx;
-    if (allocs_left-- <= 0)
-        return NULL;
-    live_allocs++;
-    return malloc(n);
-}
-
-static void counting_free(void *p, void *ctx)
-{
-    (void)ctx;
-    live_allocs--;
-    free(p);
-}
-
 static void test_out_of_memory_is_reported(void **state)
 {
     (void)state;
-    const struct cg_allocator hook = {failing_malloc, NULL, counting_free, NULL};
     cg_tensor *a = mat(2, 2, (cg_float[]){2, 1, 1, 3});
     cg_tensor *out = zeros(2, 2);
     cg_tensor *l = cg_tensor_new(1, (int[]){2});
     cg_float d;
 
-    live_allocs = 0;
-    allocs_left = 0;
-    cg_set_allocator(&hook);
+    cg_test_alloc_install(0, CG_TEST_ALLOC_NO_REALLOC);
     assert_int_equal(cg_inverse(out, a), CG_ERR_NOMEM);
     assert_int_equal(cg_det(&d, a), CG_ERR_NOMEM);
     assert_int_equal(cg_solve(out, a, out), CG_ERR_NOMEM);
@@ -372,12 +350,12 @@ static void test_out_of_memory_is_reported(void **state)
     assert_int_equal(cg_stats_cov(out, a, false), CG_ERR_NOMEM);
     assert_int_equal(cg_stats_corr(out, a), CG_ERR_NOMEM);
     assert_errmsg_contains("out of memory");
-    allocs_left = 100;                      /* and with memory, nothing leaks */
+    cg_test_alloc.allow = 100;                    /* and with memory, nothing leaks */
     assert_int_equal(cg_eigh(l, out, a), CG_OK);
     assert_int_equal(cg_inverse(out, a), CG_OK);
     assert_int_equal(cg_stats_corr(out, a), CG_OK);
-    cg_set_allocator(NULL);
-    assert_int_equal(live_allocs, 0);
+    cg_test_alloc_remove();
+    assert_int_equal(cg_test_alloc.live, 0);
     cg_tensor_free(a);
     cg_tensor_free(out);
     cg_tensor_free(l);

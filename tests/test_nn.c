@@ -436,37 +436,15 @@ static void test_replica_shares_data_with_its_own_grads(void **state)
     cg_model_free(m);
 }
 
-static int allocs_left;
-static long live;
-
-static void *failing_malloc(size_t n, void *ctx)
-{
-    (void)ctx;
-    if (allocs_left-- <= 0)
-        return NULL;
-    live++;
-    return malloc(n);
-}
-
-static void counting_free(void *p, void *ctx)
-{
-    (void)ctx;
-    live--;
-    free(p);
-}
-
 /* Fail the N-th allocation of building a model and a replica, for every N:
  * a clean CG_ERR_NOMEM and nothing leaked each time. */
 static void test_out_of_memory_at_every_allocation(void **state)
 {
-    struct cg_allocator hook = {failing_malloc, NULL, counting_free, NULL};
     bool done = false;
     (void)state;
     for (int n = 0; n < 20 && !done; n++) {
         cg_model *m, *r = NULL;
-        live = 0;
-        allocs_left = n;
-        cg_set_allocator(&hook);
+        cg_test_alloc_install(n, CG_TEST_ALLOC_NO_REALLOC);
         m = cg_model_from_spec("3-4-2");
         if (m)
             r = cg_model_replica_new(m);
@@ -475,8 +453,8 @@ static void test_out_of_memory_at_every_allocation(void **state)
             assert_int_equal(cg_errcode(), CG_ERR_NOMEM);
         cg_model_free(r);
         cg_model_free(m);
-        cg_set_allocator(NULL);
-        assert_int_equal(live, 0);
+        cg_test_alloc_remove();
+        assert_int_equal(cg_test_alloc.live, 0);
     }
     assert_true(done);
 }

@@ -801,65 +801,29 @@ static void test_bad_parameter_lists(void **state)
 
 /* ---- no allocation in a step ------------------------------------------------ */
 
-static size_t n_mallocs;
-
-static void *counting_malloc(size_t n, void *ctx)
-{
-    (void)ctx;
-    n_mallocs++;
-    return malloc(n);
-}
-
-static void plain_free(void *p, void *ctx)
-{
-    (void)ctx;
-    free(p);
-}
-
 static void test_step_does_not_allocate(void **state)
 {
     (void)state;
-    struct cg_allocator hook = {counting_malloc, NULL, plain_free, NULL};
-    cg_set_allocator(&hook);
+    cg_test_alloc_install(-1, CG_TEST_ALLOC_NO_REALLOC);
     for (int which = 0; which < 5; which++) {
         struct problem pb;
         problem_init(&pb);
         cg_optim *o = make_optim(which, &pb.p, 1);
-        size_t before = n_mallocs;
+        long before = cg_test_alloc.calls;
         for (int s = 0; s < 10; s++) {
             set_grads(&pb.p, 1);
             assert_int_equal(cg_optim_step(o), CG_OK);
             cg_optim_zero_grad(o);
         }
-        assert_int_equal(n_mallocs, before);
+        assert_int_equal(cg_test_alloc.calls, before);
         cg_optim_free(o);
         cg_tensor_free(pb.p);
     }
-    cg_set_allocator(NULL);
+    cg_test_alloc_remove();
 }
 
 /* Out of memory at every allocation of every constructor in turn: NULL,
  * CG_ERR_NOMEM, the constructor named, nothing leaked. */
-static int allocs_left;
-static long live;
-
-static void *failing_malloc(size_t n, void *ctx)
-{
-    (void)ctx;
-    if (allocs_left-- <= 0)
-        return NULL;
-    live++;
-    return malloc(n);
-}
-
-static void counting_free(void *p, void *ctx)
-{
-    (void)ctx;
-    if (p)
-        live--;
-    free(p);
-}
-
 static void test_constructors_out_of_memory(void **state)
 {
     (void)state;
@@ -867,18 +831,15 @@ static void test_constructors_out_of_memory(void **state)
                                 "cg_adam_new", "cg_adamw_new"};
     cg_float g[3], d[3] = {0};
     cg_tensor *ps[2] = {param_over(d, g, 1), param_over(d + 1, g + 1, 2)};
-    struct cg_allocator hook = {failing_malloc, NULL, counting_free, NULL};
     for (int which = 0; which < 5; which++) {
         int fail_at = 0;
         for (;; fail_at++) {
-            allocs_left = fail_at;
-            live = 0;
             cg_clear_error();
-            cg_set_allocator(&hook);
+            cg_test_alloc_install(fail_at, CG_TEST_ALLOC_NO_REALLOC);
             cg_optim *o = make_optim(which, ps, 2);
             cg_optim_free(o);
-            cg_set_allocator(NULL);
-            assert_int_equal(live, 0);
+            cg_test_alloc_remove();
+            assert_int_equal(cg_test_alloc.live, 0);
             if (o)
                 break;
             assert_int_equal(cg_errcode(), CG_ERR_NOMEM);

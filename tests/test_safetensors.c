@@ -579,25 +579,6 @@ static void test_failed_write_leaves_old_file_unchanged(void **state)
     cg_model_free(big);
 }
 
-static int allocs_left;
-static long live;
-
-static void *failing_malloc(size_t n, void *ctx)
-{
-    (void)ctx;
-    if (allocs_left-- <= 0)
-        return NULL;
-    live++;
-    return malloc(n);
-}
-
-static void counting_free(void *p, void *ctx)
-{
-    (void)ctx;
-    live--;
-    free(p);
-}
-
 /* Fail the N-th allocation of a save and of a load, for every N: each
  * failure is a clean error, frees everything and leaves no temp file. */
 static void test_out_of_memory_at_every_allocation(void **state)
@@ -605,7 +586,6 @@ static void test_out_of_memory_at_every_allocation(void **state)
     const char *path = tmp_path("oom.safetensors");
     const char *classes[] = {"a", "b"};
     struct cg_model_meta meta = {0}, got = {0};
-    struct cg_allocator hook = {failing_malloc, NULL, counting_free, NULL};
     cg_model *m = cg_model_from_spec("3-4-2"), *m2 = NULL;
     bool saved = false, loaded = false;
     (void)state;
@@ -614,20 +594,16 @@ static void test_out_of_memory_at_every_allocation(void **state)
     meta.n_classes = 2;
     for (int n = 0; n < 200 && !(saved && loaded); n++) {
         cg_status st;
-        live = 0;
-        allocs_left = n;
-        cg_set_allocator(&hook);
+        cg_test_alloc_install(n, CG_TEST_ALLOC_NO_REALLOC);
         st = cg_model_save(m, path, &meta);
-        cg_set_allocator(NULL);
-        assert_int_equal(live, 0);
+        cg_test_alloc_remove();
+        assert_int_equal(cg_test_alloc.live, 0);
         assert_int_equal(temp_files(dir), 0);
         assert_true(st == CG_OK || st == CG_ERR_NOMEM);
         saved |= st == CG_OK;
         if (!saved)
             continue;
-        live = 0;
-        allocs_left = n;
-        cg_set_allocator(&hook);
+        cg_test_alloc_install(n, CG_TEST_ALLOC_NO_REALLOC);
         m2 = cg_model_load(path, &got);
         if (m2) {
             cg_model_meta_deinit(&got);
@@ -636,8 +612,8 @@ static void test_out_of_memory_at_every_allocation(void **state)
         } else {
             assert_int_equal(cg_errcode(), CG_ERR_NOMEM);
         }
-        cg_set_allocator(NULL);
-        assert_int_equal(live, 0);
+        cg_test_alloc_remove();
+        assert_int_equal(cg_test_alloc.live, 0);
     }
     assert_true(saved && loaded);
     cg_model_free(m);

@@ -119,48 +119,25 @@ static void test_trainer_is_deterministic_and_accumulates(void **state)
     free(first);
 }
 
-static size_t n_mallocs;
-
-static void *counting_malloc(size_t n, void *ctx)
-{
-    (void)ctx;
-    n_mallocs++;
-    return malloc(n);
-}
-
-static void *counting_realloc(void *p, size_t n, void *ctx)
-{
-    (void)ctx;
-    n_mallocs++;
-    return realloc(p, n);
-}
-
-static void plain_free(void *p, void *ctx)
-{
-    (void)ctx;
-    free(p);
-}
-
 static void test_trainer_allocates_nothing_after_first_batch(void **state)
 {
     struct fixture *f = *state;
-    struct cg_allocator hook = {counting_malloc, counting_realloc, plain_free, NULL};
     struct cg_batch b = {f->x, f->labels, NULL, ROWS};
     cg_float out[ROWS * OUT];
 
-    cg_set_allocator(&hook);
+    cg_test_alloc_install(-1, 0);
     cg_trainer *t = cg_trainer_new(f->m, CG_LOSS_CROSS_ENTROPY, 2);
     assert_non_null(t);
     assert_int_equal(cg_trainer_backward(t, &b, NULL, NULL), CG_OK);
     assert_int_equal(cg_trainer_forward(t, &b, out, NULL), CG_OK);
-    n_mallocs = 0;
+    cg_test_alloc.calls = 0;
     for (int step = 0; step < 20; step++) {
         assert_int_equal(cg_trainer_backward(t, &b, NULL, NULL), CG_OK);
         assert_int_equal(cg_trainer_forward(t, &b, out, NULL), CG_OK);
     }
-    assert_int_equal(n_mallocs, 0);
+    assert_int_equal(cg_test_alloc.calls, 0);
     cg_trainer_free(t);
-    cg_set_allocator(NULL);
+    cg_test_alloc_remove();
     cg_model_zero_grad(f->m);
 }
 
