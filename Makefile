@@ -150,6 +150,7 @@ check: deps
 	@$(MAKE) --no-print-directory fuzz-run FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS) \
 	    FUZZ_WORK=$(BUILD)/fuzz/check
 	@$(MAKE) --no-print-directory valgrind-run
+	@$(MAKE) --no-print-directory parity
 
 # ---- fuzzing (clang's libFuzzer, ASan + UBSan) -------------------------------
 # The library is compiled again with the sanitizers and libFuzzer's coverage
