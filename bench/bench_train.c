@@ -104,7 +104,7 @@ static double step(struct run *r, const struct cg_batch *b)
     if (cg_trainer_backward(r->tr, b, &r->rng, &res) != CG_OK ||
         cg_optim_step_pool(r->opt, cg_trainer_pool(r->tr)) != CG_OK)
         die("step");
-    cg_optim_zero_grad(r->opt);
+    cg_optim_zero_grad_pool(r->opt, cg_trainer_pool(r->tr));
     return res.loss;
 }
 
@@ -136,6 +136,7 @@ static double demo_epoch(const cg_dataset *train, const struct cg_norm *norm, in
     cg_loader *ld = cg_loader_new(train, batch, true, false, 1);
     if (!ld || cg_loader_set_norm(ld, norm) != CG_OK)
         die("loader");
+    cg_loader_set_pool(ld, cg_trainer_pool(r.tr));
     double t0 = roof_now();
     int steps = 0;
     size_t mallocs_after_first = 0, process_after_first = 0;

@@ -68,17 +68,13 @@ static struct cg_batch batch_of(const struct cli_engine *e, int rows)
 
 /* With --clip-norm: the global L2 norm of all gradients, which are then
  * clipped to clip_norm. Without: 0 when every gradient is finite, NaN if
- * not; x - x is 0 for a finite x and NaN for an infinite or NaN one, a test
- * the compiler vectorizes (a full norm costs a few percent of a step). */
-static double grad_norm(struct cli_engine *e)
+ * not, as the trainer found while it summed them (a full norm costs a few
+ * percent of a step). */
+static double grad_norm(struct cli_engine *e, const struct cg_batch_result *br)
 {
     if (e->clip_norm > 0)
         return (double)cg_clip_grad_norm(&e->flat, 1, e->clip_norm);
-    const cg_float *g = e->flat->grad;
-    int bad = 0;
-    for (size_t i = 0; i < e->flat->size; i++)
-        bad |= !(g[i] - g[i] == 0);
-    return bad ? (double)NAN : 0.0;
+    return br->grads_finite ? 0.0 : (double)NAN;
 }
 
 cg_status cli_train_step(struct cli_engine *e, int rows, struct cli_step_result *r)
@@ -95,7 +91,7 @@ cg_status cli_train_step(struct cli_engine *e, int rows, struct cli_step_result 
         st = CG_ERR_NUMERIC;
         goto out_zero;
     }
-    r->grad_norm = grad_norm(e);
+    r->grad_norm = grad_norm(e, &br);
     if (!isfinite(r->grad_norm)) {
         st = CG_ERR_NUMERIC;
         goto out_zero;
@@ -104,7 +100,7 @@ cg_status cli_train_step(struct cli_engine *e, int rows, struct cli_step_result 
         goto out_zero;
     st = cg_optim_step_pool(e->opt, cg_trainer_pool(e->tr));
 out_zero:
-    cg_optim_zero_grad(e->opt);
+    cg_optim_zero_grad_pool(e->opt, cg_trainer_pool(e->tr));
     return st;
 }
 
@@ -117,6 +113,7 @@ cg_status cli_evaluate(struct cli_engine *e, const cg_dataset *ds, const struct 
     cg_loader *ld = cg_loader_new(ds, e->batch, false, false, 0);
     if (!ld)
         return cg_errcode();
+    cg_loader_set_pool(ld, cg_trainer_pool(e->tr));
     if (norm && (st = cg_loader_set_norm(ld, norm)) != CG_OK)
         goto out;
     int rows;

@@ -337,6 +337,8 @@ static int setup(struct run *r)
     if (cli_engine_init(&r->eng, r->model, r->opt, s->batch, r->classify,
                         s->loss == CLI_LOSS_MSE, s->seed + 2, s->threads) != CG_OK)
         return cli_error("--threads %d: %s", s->threads, cg_errmsg());
+    /* The batches are converted on the trainer's threads too. */
+    cg_loader_set_pool(r->loader, cg_trainer_pool(r->eng.tr));
     r->eng.clip_norm = s->clip_norm;
     r->eng.clip_value = s->clip_value;
     if (s->resume) {

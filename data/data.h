@@ -218,6 +218,10 @@ void       cg_loader_free(cg_loader *loader);
 /* Apply *norm (borrowed: it must outlive the loader; NULL removes it) to
  * every batch. CG_ERR_SHAPE if norm->n is not 0 or the feature count. */
 cg_status  cg_loader_set_norm(cg_loader *loader, const struct cg_norm *norm);
+/* Convert each batch's rows on the threads of pool (borrowed; NULL: on the
+ * caller alone), e.g. the trainer's, between its parallel steps. Every row is
+ * converted by the same code either way: the same bits. */
+void       cg_loader_set_pool(cg_loader *loader, cg_pool *pool);
 /* Write the next batch: x: [B, F] normalized features, labels: [B] (class
  * sets, may be NULL), targets: [B, T] (regression sets, may be NULL), with
  * B = batch. Returns the batch's row count, or 0 at the end of an epoch;

@@ -22,6 +22,12 @@ struct cg_loader {
     cg_rng                epoch_rng; /* rng as it was before this epoch's shuffle */
     uint64_t              epoch;
     size_t                pos;
+    cg_pool              *pool;      /* borrowed, or NULL: converts rows in parallel */
+    /* the batch being converted, for the pool's threads: */
+    cg_float             *x;
+    int                  *labels;
+    cg_float             *targets;
+    size_t                rows;
 };
 
 static void start_epoch(cg_loader *l)
@@ -111,30 +117,60 @@ static void convert_row(const cg_loader *l, size_t k, cg_float *x)
     }
 }
 
-int cg_loader_next(cg_loader *loader, cg_float *x, int *labels, cg_float *targets)
+/* Rows [r0, r1) of the current batch into the caller's buffers. */
+static void fill_rows(const cg_loader *loader, size_t r0, size_t r1)
 {
     const cg_dataset *ds = loader->ds;
     const struct cg__store *s = ds->s;
-    size_t left = ds->n - loader->pos, rows, f = (size_t)s->n_features;
-    size_t t = (size_t)s->n_targets;
+    size_t f = (size_t)s->n_features, t = (size_t)s->n_targets;
+
+    for (size_t r = r0; r < r1; r++) {
+        size_t k = cg__ds_index(ds, loader->order[loader->pos + r]);
+        if (loader->x)
+            convert_row(loader, k, loader->x + r * f);
+        if (loader->labels && s->task == CG_TASK_CLASSIFY)
+            loader->labels[r] = s->labels[k];
+        if (loader->targets && s->task == CG_TASK_REGRESS)
+            memcpy(loader->targets + r * t, s->targets + k * t, t * sizeof *loader->targets);
+    }
+}
+
+/* One thread's contiguous share of the batch's rows. */
+static void fill_share(void *ctx, int thread, int n_threads)
+{
+    const cg_loader *loader = ctx;
+    int r0, r1;
+
+    cg_pool_range((int)loader->rows, thread, n_threads, &r0, &r1);
+    fill_rows(loader, (size_t)r0, (size_t)r1);
+}
+
+int cg_loader_next(cg_loader *loader, cg_float *x, int *labels, cg_float *targets)
+{
+    const cg_dataset *ds = loader->ds;
+    size_t left = ds->n - loader->pos;
 
     if (left == 0 || (loader->drop_last && left < (size_t)loader->batch)) {
         loader->epoch++;
         start_epoch(loader);
         return 0;
     }
-    rows = left < (size_t)loader->batch ? left : (size_t)loader->batch;
-    for (size_t r = 0; r < rows; r++) {
-        size_t k = cg__ds_index(ds, loader->order[loader->pos + r]);
-        if (x)
-            convert_row(loader, k, x + r * f);
-        if (labels && s->task == CG_TASK_CLASSIFY)
-            labels[r] = s->labels[k];
-        if (targets && s->task == CG_TASK_REGRESS)
-            memcpy(targets + r * t, s->targets + k * t, t * sizeof *targets);
-    }
-    loader->pos += rows;
-    return (int)rows;
+    loader->rows = left < (size_t)loader->batch ? left : (size_t)loader->batch;
+    loader->x = x;
+    loader->labels = labels;
+    loader->targets = targets;
+    if (loader->pool)
+        cg_pool_run(loader->pool, fill_share, loader);
+    else
+        fill_rows(loader, 0, loader->rows);
+    loader->pos += loader->rows;
+    return (int)loader->rows;
+}
+
+void cg_loader_set_pool(cg_loader *loader, cg_pool *pool)
+{
+    if (loader)
+        loader->pool = pool;
 }
 
 struct cg_loader_state cg_loader_state(const cg_loader *loader)

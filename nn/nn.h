@@ -306,8 +306,11 @@ struct cg_batch {
 
 /* What a batch measured. */
 struct cg_batch_result {
-    double loss;     /* mean loss over the rows (NaN without labels or targets) */
-    int    correct;  /* rows whose largest output is their label (with labels) */
+    double loss;          /* mean loss over the rows (NaN without labels or targets) */
+    int    correct;       /* rows whose largest output is their label (with labels) */
+    bool   grads_finite;  /* cg_trainer_backward: every gradient of the model is
+                             finite after the batch (checked in the pass that sums
+                             the threads' gradients) */
 };
 
 typedef struct cg_trainer cg_trainer;

@@ -28,6 +28,7 @@ struct trainer_slot {
     cg_rng     rng;        /* dropout, drawn from the caller's rng per batch */
     double     loss_sum;   /* loss of the slice times its rows */
     int        correct;
+    bool       grads_finite;  /* over this thread's share of the model's grads */
     cg_status  status;
     char       errmsg[256];
 };
@@ -204,8 +205,19 @@ out_fail:
     cg_graph_reset(s->g);
 }
 
-/* model.grad[i] += replica_1.grad[i] + ... in that order, and zero the
- * replicas, over this thread's share of the parameters. */
+/* True when every x[i] is finite: x - x is 0 for a finite x and NaN for an
+ * infinity or a NaN, a test the compiler vectorizes. */
+static bool all_finite(const cg_float *x, int n)
+{
+    int bad = 0;
+    for (int i = 0; i < n; i++)
+        bad |= !(x[i] - x[i] == 0);
+    return !bad;
+}
+
+/* model.grad[i] += replica_1.grad[i] + ... in that order, zero the replicas,
+ * and check the sums are finite, over this thread's share of the
+ * parameters: one pass over memory for all three. */
 static void reduce_grads(void *ctx, int thread, int n_threads)
 {
     cg_trainer *t = ctx;
@@ -219,6 +231,7 @@ static void reduce_grads(void *ctx, int thread, int n_threads)
             dst[i] += src[i];
         memset(src + p0, 0, (size_t)(p1 - p0) * sizeof *src);
     }
+    t->slots[thread].grads_finite = all_finite(dst + p0, p1 - p0);
 }
 
 /* ---- batches ---------------------------------------------------------------- */
@@ -279,8 +292,12 @@ cg_status cg_trainer_backward(cg_trainer *t, const struct cg_batch *b, cg_rng *r
     st = run_batch(t, b, r);
     if (rng && t->threads == 1)
         *rng = t->slots[0].rng;
-    if (t->threads > 1)
-        cg_pool_run(t->pool, reduce_grads, t);
+    cg_pool_run(t->pool, reduce_grads, t);
+    if (r) {
+        r->grads_finite = true;
+        for (int i = 0; i < t->threads; i++)
+            r->grads_finite = r->grads_finite && t->slots[i].grads_finite;
+    }
     return st;
 }
 

@@ -169,6 +169,26 @@ cg_status cg_optim_step_pool(cg_optim *o, cg_pool *pool)
     return CG_OK;
 }
 
+/* Thread t zeroes its contiguous share of every gradient. */
+static void zero_share(void *ctx, int thread, int n_threads)
+{
+    const cg_optim *o = ctx;
+
+    for (int i = 0; i < o->n; i++) {
+        cg_tensor *p = o->params[i];
+        size_t begin = p->size * (size_t)thread / (size_t)n_threads;
+        size_t end = p->size * (size_t)(thread + 1) / (size_t)n_threads;
+        if (p->grad && end > begin)
+            memset(p->grad + begin, 0, (end - begin) * sizeof *p->grad);
+    }
+}
+
+void cg_optim_zero_grad_pool(cg_optim *o, cg_pool *pool)
+{
+    if (o)
+        cg_pool_run(pool, zero_share, o);
+}
+
 void cg_optim_zero_grad(cg_optim *o)
 {
     if (!o)

@@ -115,6 +115,8 @@ cg_status cg_optim_step(cg_optim *o);
 cg_status cg_optim_step_pool(cg_optim *o, cg_pool *pool);
 /* Set every parameter's grad to zero (PyTorch's zero_grad(set_to_none=False)). */
 void      cg_optim_zero_grad(cg_optim *o);
+/* The same, each thread of pool (NULL: the caller alone) zeroing its share. */
+void      cg_optim_zero_grad_pool(cg_optim *o, cg_pool *pool);
 
 /* Set the learning rate used by the following steps (a schedule calls this
  * before each epoch or step). A negative or NaN lr is CG_ERR_ARG. */

@@ -317,6 +317,43 @@ static void epoch_order(cg_loader *l, int *order)
     assert_int_equal(k, 100);
 }
 
+/* Rows converted on a pool's threads are the rows converted on the caller:
+ * every batch of two epochs, bit for bit, with 2 and 3 threads. */
+static void test_loader_on_a_pool_gives_the_same_batches(void **state)
+{
+    (void)state;
+    cg_dataset *ds = make_table();
+    struct cg_norm norm;
+    assert_int_equal(cg_norm_fit(&norm, ds, CG_NORM_ZSCORE), CG_OK);
+    for (int threads = 2; threads <= 3; threads++) {
+        cg_pool *pool = cg_pool_new(threads);
+        cg_loader *a = cg_loader_new(ds, 7, true, false, 5);
+        cg_loader *b = cg_loader_new(ds, 7, true, false, 5);
+        assert_int_equal(cg_loader_set_norm(a, &norm), CG_OK);
+        assert_int_equal(cg_loader_set_norm(b, &norm), CG_OK);
+        cg_loader_set_pool(b, pool);
+        int batches = 0;
+        for (int epoch = 0; epoch < 2; epoch++) {
+            cg_float xa[7], xb[7];
+            int la[7], lb[7], ra, rb;
+            while ((ra = cg_loader_next(a, xa, la, NULL)) > 0) {
+                rb = cg_loader_next(b, xb, lb, NULL);
+                assert_int_equal(ra, rb);
+                assert_memory_equal(xa, xb, (size_t)ra * sizeof xa[0]);
+                assert_memory_equal(la, lb, (size_t)ra * sizeof la[0]);
+                batches++;
+            }
+            assert_int_equal(cg_loader_next(b, xb, lb, NULL), 0);
+        }
+        assert_int_equal(batches, 2 * 15);   /* 14 of 7 rows and one of 2, twice */
+        cg_loader_free(a);
+        cg_loader_free(b);
+        cg_pool_free(pool);
+    }
+    cg_norm_deinit(&norm);
+    cg_dataset_free(ds);
+}
+
 static void test_loader_shuffles_each_epoch_from_the_seed(void **state)
 {
     (void)state;
@@ -465,6 +502,7 @@ int main(void)
         cmocka_unit_test(test_loader_without_shuffle_keeps_file_order),
         cmocka_unit_test(test_loader_drop_last),
         cmocka_unit_test(test_loader_shuffles_each_epoch_from_the_seed),
+        cmocka_unit_test(test_loader_on_a_pool_gives_the_same_batches),
         cmocka_unit_test(test_loader_state_restores_exactly),
         cmocka_unit_test(test_loader_regression_targets),
         cmocka_unit_test(test_loader_allocates_nothing_per_batch),

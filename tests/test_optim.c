@@ -535,6 +535,10 @@ static void test_step_pool_equals_whole(void **state)
                 assert_int_equal(cg_optim_step(a), CG_OK);
                 assert_int_equal(cg_optim_step_pool(b, pool), CG_OK);
             }
+            /* Zeroing on the pool clears every element of the grads. */
+            cg_optim_zero_grad_pool(b, pool);
+            for (int i = 0; i < 3; i++)
+                assert_true(y.p->grad[i] == 0);
             assert_memory_equal(x.p->data, y.p->data, 3 * sizeof(cg_float));
             assert_int_equal(cg_optim_steps(b), 4);
             cg_optim_free(a);

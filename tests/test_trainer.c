@@ -199,6 +199,32 @@ static void test_trainer_reports_a_worker_error(void **state)
     assert_null(cg_trainer_new(NULL, CG_LOSS_MSE, 1));
 }
 
+/* The pass that sums the threads' gradients also says whether they are all
+ * finite, wherever the bad one is. */
+static void test_trainer_reports_non_finite_gradients(void **state)
+{
+    struct fixture *f = *state;
+    struct cg_batch b = {f->x, f->labels, NULL, ROWS};
+    struct cg_batch_result r;
+    cg_tensor *flat = cg_model_flat(f->m);
+
+    for (int threads = 1; threads <= 3; threads++) {
+        cg_trainer *t = cg_trainer_new(f->m, CG_LOSS_CROSS_ENTROPY, threads);
+        assert_int_equal(cg_trainer_backward(t, &b, NULL, &r), CG_OK);
+        assert_true(r.grads_finite);
+        cg_model_zero_grad(f->m);
+        flat->grad[flat->size - 1] = (cg_float)INFINITY;   /* the last thread's share */
+        assert_int_equal(cg_trainer_backward(t, &b, NULL, &r), CG_OK);
+        assert_false(r.grads_finite);
+        cg_model_zero_grad(f->m);
+        flat->grad[0] = (cg_float)NAN;                     /* the first's */
+        assert_int_equal(cg_trainer_backward(t, &b, NULL, &r), CG_OK);
+        assert_false(r.grads_finite);
+        cg_model_zero_grad(f->m);
+        cg_trainer_free(t);
+    }
+}
+
 static void test_trainer_more_threads_than_rows(void **state)
 {
     struct fixture *f = *state;
@@ -223,6 +249,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_trainer_forward_outputs_and_accuracy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trainer_reports_a_worker_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trainer_more_threads_than_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trainer_reports_non_finite_gradients, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
