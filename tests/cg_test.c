@@ -119,3 +119,18 @@ void cg_test_alloc_remove(void)
 {
     cg_set_allocator(NULL);
 }
+
+void cg_test_walk_dataset_allocations(cg_dataset *(*load)(void *ctx), void *ctx, long max)
+{
+    for (long n = 0;; n++) {
+        cg_test_alloc_install(n, CG_TEST_ALLOC_ONCE | CG_TEST_ALLOC_NO_REALLOC);
+        cg_dataset *ds = load(ctx);
+        cg_dataset_free(ds);
+        cg_test_alloc_remove();
+        assert_int_equal(cg_test_alloc.live, 0);
+        if (ds)
+            break;
+        assert_int_equal(cg_errcode(), CG_ERR_NOMEM);
+        assert_true(n < max);
+    }
+}

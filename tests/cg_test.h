@@ -90,4 +90,11 @@ void cg_test_alloc_remove(void);
  * flags (to free through it, counted, what it handed out). */
 void cg_test_alloc_resume(void);
 
+/* The out-of-memory walk of a data-set loader: load(ctx) runs with its n-th
+ * allocation failing (CG_TEST_ALLOC_ONCE | CG_TEST_ALLOC_NO_REALLOC) for
+ * n = 0, 1, ... until it succeeds. Every failed run must report
+ * CG_ERR_NOMEM, and every run, failed or not, must leave no block allocated.
+ * Fails the test if it has not succeeded after max runs. */
+void cg_test_walk_dataset_allocations(cg_dataset *(*load)(void *ctx), void *ctx, long max);
+
 #endif /* CG_TEST_H */

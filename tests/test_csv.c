@@ -407,20 +407,16 @@ static void test_csv_skips_bad_rows_when_asked(void **state)
 
 /* Fail the N-th allocation for every N: each run fails cleanly with
  * CG_ERR_NOMEM and frees everything, until one succeeds. */
+static cg_dataset *load_quoted(void *ctx)
+{
+    (void)ctx;
+    return cg_csv_load(CSV("quoted.csv"), NULL);
+}
+
 static void test_csv_every_allocation_failure_is_clean(void **state)
 {
     (void)state;
-    for (long n = 0;; n++) {
-        cg_test_alloc_install(n, CG_TEST_ALLOC_ONCE | CG_TEST_ALLOC_NO_REALLOC);
-        cg_dataset *ds = cg_csv_load(CSV("quoted.csv"), NULL);
-        cg_dataset_free(ds);
-        cg_test_alloc_remove();
-        assert_int_equal(cg_test_alloc.live, 0);
-        if (ds)
-            break;
-        assert_int_equal(cg_errcode(), CG_ERR_NOMEM);
-        assert_true(n < 1000);
-    }
+    cg_test_walk_dataset_allocations(load_quoted, NULL, 1000);
 }
 
 int main(void)

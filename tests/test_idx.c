@@ -248,22 +248,17 @@ static void test_idx_rejects_label_count_mismatch(void **state)
                 "two-labels: 2 labels for the 3 images of");
 }
 
+static cg_dataset *load_oom_pair(void *ctx)
+{
+    (void)ctx;
+    return cg_idx_load(tmp(0, "oom-images-idx3-ubyte.gz"), tmp(1, "oom-labels-idx1-ubyte.gz"));
+}
+
 static void test_idx_every_allocation_failure_is_clean(void **state)
 {
     (void)state;
     write_pair("oom", true);
-    for (long n = 0;; n++) {
-        cg_test_alloc_install(n, CG_TEST_ALLOC_ONCE | CG_TEST_ALLOC_NO_REALLOC);
-        cg_dataset *ds = cg_idx_load(tmp(0, "oom-images-idx3-ubyte.gz"),
-                                     tmp(1, "oom-labels-idx1-ubyte.gz"));
-        cg_dataset_free(ds);
-        cg_test_alloc_remove();
-        assert_int_equal(cg_test_alloc.live, 0);
-        if (ds)
-            break;
-        assert_int_equal(cg_errcode(), CG_ERR_NOMEM);
-        assert_true(n < 100);
-    }
+    cg_test_walk_dataset_allocations(load_oom_pair, NULL, 100);
 }
 
 int main(void)

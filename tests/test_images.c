@@ -212,21 +212,17 @@ static void test_images_rejects_bad_options(void **state)
     expect_fail("pets", &half, CG_ERR_ARG, "bad image size 4x0");
 }
 
+static cg_dataset *load_pets(void *ctx)
+{
+    (void)ctx;
+    return cg_image_folder_load(at(0, "pets"), NULL);
+}
+
 /* stb_image's allocations go through the hook too: each failure is clean. */
 static void test_images_every_allocation_failure_is_clean(void **state)
 {
     (void)state;
-    for (long n = 0;; n++) {
-        cg_test_alloc_install(n, CG_TEST_ALLOC_ONCE | CG_TEST_ALLOC_NO_REALLOC);
-        cg_dataset *ds = cg_image_folder_load(at(0, "pets"), NULL);
-        cg_dataset_free(ds);
-        cg_test_alloc_remove();
-        assert_int_equal(cg_test_alloc.live, 0);
-        if (ds)
-            break;
-        assert_int_equal(cg_errcode(), CG_ERR_NOMEM);
-        assert_true(n < 1000);
-    }
+    cg_test_walk_dataset_allocations(load_pets, NULL, 1000);
 }
 
 int main(void)
