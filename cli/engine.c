@@ -6,7 +6,8 @@
  * (these three by the nn layer's cg_trainer, on --threads threads, which
  * also resets its graphs), the global gradient norm (clipped with
  * --clip-norm, torch.nn.utils.clip_grad_norm_), the element clamp
- * (--clip-value, clip_grad_value_), the optimizer's update and zero grad.
+ * (--clip-value, clip_grad_value_), the optimizer's update and zero grad
+ * (one pass over memory: cg_optim_step_zero_grad).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -98,7 +99,9 @@ cg_status cli_train_step(struct cli_engine *e, int rows, struct cli_step_result 
     }
     if (e->clip_value > 0 && (st = cg_clip_grad_value(&e->flat, 1, e->clip_value)) != CG_OK)
         goto out_zero;
-    st = cg_optim_step_pool(e->opt, cg_trainer_pool(e->tr));
+    st = cg_optim_step_zero_grad(e->opt, cg_trainer_pool(e->tr));
+    if (st == CG_OK)
+        return CG_OK;
 out_zero:
     cg_optim_zero_grad_pool(e->opt, cg_trainer_pool(e->tr));
     return st;

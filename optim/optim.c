@@ -169,6 +169,40 @@ cg_status cg_optim_step_pool(cg_optim *o, cg_pool *pool)
     return CG_OK;
 }
 
+/* The chunk of a gradient updated and then zeroed while it is still in the
+ * first-level cache: 1024 elements of each array an update touches (Adam:
+ * parameter, gradient and two moments, 16 KiB in float). */
+#define CG__STEP_ZERO_CHUNK 1024
+
+/* Thread t updates its contiguous share of every parameter and zeroes the
+ * same share of the gradient right after each chunk was read. */
+static void step_zero_share(void *ctx, int thread, int n_threads)
+{
+    const cg_optim *o = ctx;
+
+    for (int i = 0; i < o->n; i++) {
+        size_t n = o->params[i]->size;
+        size_t begin = n * (size_t)thread / (size_t)n_threads;
+        size_t end = n * (size_t)(thread + 1) / (size_t)n_threads;
+        for (size_t c = begin; c < end; c += CG__STEP_ZERO_CHUNK) {
+            size_t c_end = end - c < CG__STEP_ZERO_CHUNK ? end : c + CG__STEP_ZERO_CHUNK;
+            cg__optim_update_range(o, i, c, c_end);
+            memset(o->params[i]->grad + c, 0, (c_end - c) * sizeof(cg_float));
+        }
+    }
+}
+
+cg_status cg_optim_step_zero_grad(cg_optim *o, cg_pool *pool)
+{
+    if (!o)
+        return cg__fail(CG_ERR_ARG, "cg_optim_step_zero_grad: optimizer is NULL");
+    cg_status st = cg__optim_begin_step(o);
+    if (st != CG_OK)
+        return st;
+    cg_pool_run(pool, step_zero_share, o);
+    return CG_OK;
+}
+
 /* Thread t zeroes its contiguous share of every gradient. */
 static void zero_share(void *ctx, int thread, int n_threads)
 {

@@ -118,6 +118,12 @@ void      cg_optim_zero_grad(cg_optim *o);
 /* The same, each thread of pool (NULL: the caller alone) zeroing its share. */
 void      cg_optim_zero_grad_pool(cg_optim *o, cg_pool *pool);
 
+/* cg_optim_step_pool then cg_optim_zero_grad_pool in one pass over memory:
+ * each chunk of a gradient is zeroed right after its update read it, while
+ * it is still in cache. The same bits as the two calls; on an error nothing
+ * is changed, the grads included. */
+cg_status cg_optim_step_zero_grad(cg_optim *o, cg_pool *pool);
+
 /* Set the learning rate used by the following steps (a schedule calls this
  * before each epoch or step). A negative or NaN lr is CG_ERR_ARG. */
 cg_status cg_optim_set_lr(cg_optim *o, double lr);

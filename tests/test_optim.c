@@ -551,6 +551,60 @@ static void test_step_pool_equals_whole(void **state)
     assert_int_equal(cg_optim_step_pool(NULL, NULL), CG_ERR_ARG);
 }
 
+/* cg_optim_step_zero_grad on 1 to 3 threads, over tensors that end inside,
+ * at and past the 1024-element chunks it zeroes, equals cg_optim_step then
+ * cg_optim_zero_grad bit for bit, and leaves every grad element at 0. */
+static void test_step_zero_grad_equals_step_then_zero(void **state)
+{
+    enum { N_TENSORS = 3 };
+    static const int sizes[N_TENSORS] = {1, 1024, 2500};
+    (void)state;
+    for (int threads = 1; threads <= 3; threads++) {
+        cg_pool *pool = cg_pool_new(threads);
+        assert_non_null(pool);
+        for (int which = 0; which < 5; which++) {
+            cg_tensor *x[N_TENSORS], *y[N_TENSORS];
+            for (int t = 0; t < N_TENSORS; t++) {
+                x[t] = cg_param_new(1, &sizes[t]);
+                y[t] = cg_param_new(1, &sizes[t]);
+                assert_non_null(x[t]);
+                assert_non_null(y[t]);
+                for (int j = 0; j < sizes[t]; j++)
+                    x[t]->data[j] = y[t]->data[j] = (cg_float)((j % 11) - 5) / 7;
+            }
+            cg_optim *a = make_optim(which, x, N_TENSORS), *b = make_optim(which, y, N_TENSORS);
+            assert_non_null(a);
+            assert_non_null(b);
+            for (int s = 0; s < 3; s++) {
+                for (int t = 0; t < N_TENSORS; t++)
+                    for (int j = 0; j < sizes[t]; j++)
+                        x[t]->grad[j] = y[t]->grad[j] =
+                            (cg_float)((j * 7 + s) % 13 - 6) / 5 + x[t]->data[j];
+                assert_int_equal(cg_optim_step(a), CG_OK);
+                cg_optim_zero_grad(a);
+                assert_int_equal(cg_optim_step_zero_grad(b, pool), CG_OK);
+                for (int t = 0; t < N_TENSORS; t++) {
+                    assert_memory_equal(x[t]->data, y[t]->data,
+                                        (size_t)sizes[t] * sizeof(cg_float));
+                    for (int j = 0; j < sizes[t]; j++)
+                        if (y[t]->grad[j] != 0)
+                            fail_msg("threads %d, optimizer %d, step %d: grad[%d][%d] = %g",
+                                     threads, which, s, t, j, (double)y[t]->grad[j]);
+                }
+            }
+            assert_int_equal(cg_optim_steps(b), 3);
+            cg_optim_free(a);
+            cg_optim_free(b);
+            for (int t = 0; t < N_TENSORS; t++) {
+                cg_tensor_free(x[t]);
+                cg_tensor_free(y[t]);
+            }
+        }
+        cg_pool_free(pool);
+    }
+    assert_int_equal(cg_optim_step_zero_grad(NULL, NULL), CG_ERR_ARG);
+}
+
 /* 3 steps, state copied out, a new optimizer restored from it, 3 more steps:
  * bit for bit the 6 uninterrupted steps. */
 static void test_state_round_trip(void **state)
@@ -879,6 +933,7 @@ int main(void)
         cmocka_unit_test(test_many_tensors_equal_one),
         cmocka_unit_test(test_split_ranges_equal_whole),
         cmocka_unit_test(test_step_pool_equals_whole),
+        cmocka_unit_test(test_step_zero_grad_equals_step_then_zero),
         cmocka_unit_test(test_state_round_trip),
         cmocka_unit_test(test_state_names),
         cmocka_unit_test(test_describe),
