@@ -192,8 +192,10 @@ static void run_slice(void *ctx, int thread, int n_threads)
         goto out_fail;
     s->loss_sum = (double)loss->data[0] * rows;
     if (t->training && isfinite(s->loss_sum)) {
-        /* d(batch mean)/d(slice mean) = rows / B */
-        loss = cg_scale(s->g, loss, (cg_float)rows / (cg_float)b->rows);
+        /* d(batch mean)/d(slice mean) = rows / B; a slice that is the whole
+         * batch needs no scaling op (x * 1 is x, bit for bit). */
+        if (rows != b->rows)
+            loss = cg_scale(s->g, loss, (cg_float)rows / (cg_float)b->rows);
         if (!loss || cg_backward(s->g, loss) != CG_OK)
             goto out_fail;
     }
@@ -215,23 +217,32 @@ static bool all_finite(const cg_float *x, int n)
     return !bad;
 }
 
+/* The chunk of the gradients summed, zeroed and checked while it is in the
+ * first-level cache: 1024 elements of each replica's buffer. */
+#define CG__REDUCE_CHUNK 1024
+
 /* model.grad[i] += replica_1.grad[i] + ... in that order, zero the replicas,
  * and check the sums are finite, over this thread's share of the
- * parameters: one pass over memory for all three. */
+ * parameters, chunk by chunk: one pass over memory for all three. */
 static void reduce_grads(void *ctx, int thread, int n_threads)
 {
     cg_trainer *t = ctx;
     int n = (int)cg_model_num_params(t->model), p0, p1;
     cg_float *dst = cg_model_flat(t->model)->grad;
+    bool finite = true;
 
     cg_pool_range(n, thread, n_threads, &p0, &p1);
-    for (int r = 1; r < t->threads; r++) {
-        cg_float *src = cg_model_flat(t->slots[r].model)->grad;
-        for (int i = p0; i < p1; i++)
-            dst[i] += src[i];
-        memset(src + p0, 0, (size_t)(p1 - p0) * sizeof *src);
+    for (int c = p0; c < p1; c += CG__REDUCE_CHUNK) {
+        int len = p1 - c < CG__REDUCE_CHUNK ? p1 - c : CG__REDUCE_CHUNK;
+        for (int r = 1; r < t->threads; r++) {
+            cg_float *src = cg_model_flat(t->slots[r].model)->grad + c;
+            for (int i = 0; i < len; i++)
+                dst[c + i] += src[i];
+            memset(src, 0, (size_t)len * sizeof *src);
+        }
+        finite = all_finite(dst + c, len) && finite;
     }
-    t->slots[thread].grads_finite = all_finite(dst + p0, p1 - p0);
+    t->slots[thread].grads_finite = finite;
 }
 
 /* ---- batches ---------------------------------------------------------------- */

@@ -225,6 +225,54 @@ static void test_trainer_reports_non_finite_gradients(void **state)
     }
 }
 
+/* A model of 2,703 parameters: every thread's share of the sum spans
+ * several of its 1024-element chunks. The sum matches one thread's, a second
+ * batch from zero gives the same bits (each replica was zeroed whole), and a
+ * NaN deep in a later chunk of any share is reported. */
+static void test_trainer_sums_across_chunks(void **state)
+{
+    struct fixture *f = *state;
+    struct cg_batch b = {f->x, f->labels, NULL, ROWS};
+    struct cg_batch_result r;
+    cg_rng rng;
+    cg_model *m = cg_model_from_spec("5-300-3");
+    cg_rng_seed(&rng, 3);
+    assert_non_null(m);
+    assert_int_equal(cg_model_init(m, CG_INIT_DEFAULT, &rng), CG_OK);
+    cg_tensor *flat = cg_model_flat(m);
+    cg_float *want = calloc(flat->size, sizeof *want), *first = calloc(flat->size, sizeof *first);
+    assert_int_equal(flat->size, 2703);
+
+    cg_trainer *one = cg_trainer_new(m, CG_LOSS_CROSS_ENTROPY, 1);
+    assert_int_equal(cg_trainer_backward(one, &b, NULL, NULL), CG_OK);
+    memcpy(want, flat->grad, flat->size * sizeof *want);
+    cg_model_zero_grad(m);
+    cg_trainer_free(one);
+    for (int threads = 2; threads <= 3; threads++) {
+        cg_trainer *t = cg_trainer_new(m, CG_LOSS_CROSS_ENTROPY, threads);
+        assert_int_equal(cg_trainer_backward(t, &b, NULL, &r), CG_OK);
+        assert_true(r.grads_finite);
+        for (size_t i = 0; i < flat->size; i++)
+            assert_near(flat->grad[i], want[i], 100 * CG_TEST_TOL);
+        memcpy(first, flat->grad, flat->size * sizeof *first);
+        cg_model_zero_grad(m);
+        assert_int_equal(cg_trainer_backward(t, &b, NULL, &r), CG_OK);
+        assert_memory_equal(flat->grad, first, flat->size * sizeof *first);
+        for (int s = 0; s < threads; s++) {
+            size_t bad = flat->size * (size_t)(s + 1) / (size_t)threads - 1;
+            cg_model_zero_grad(m);
+            flat->grad[bad] = (cg_float)NAN;
+            assert_int_equal(cg_trainer_backward(t, &b, NULL, &r), CG_OK);
+            assert_false(r.grads_finite);
+        }
+        cg_model_zero_grad(m);
+        cg_trainer_free(t);
+    }
+    free(want);
+    free(first);
+    cg_model_free(m);
+}
+
 static void test_trainer_more_threads_than_rows(void **state)
 {
     struct fixture *f = *state;
@@ -248,6 +296,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_trainer_allocates_nothing_after_first_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trainer_forward_outputs_and_accuracy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trainer_reports_a_worker_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trainer_sums_across_chunks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trainer_more_threads_than_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trainer_reports_non_finite_gradients, setup, teardown),
     };
