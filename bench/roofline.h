@@ -152,7 +152,20 @@ struct roof_result {
     const char *best_way;
 };
 
-/* Measure both ways with `threads` threads; leaves OpenBLAS at 1 thread. */
+/*
+ * After OpenBLAS last ran a product on its own threads, those threads keep
+ * spinning (calling sched_yield) for about 2^28 cycles before they sleep
+ * (OpenBLAS's THREAD_TIMEOUT, about 0.1 s here). Anything timed in that
+ * window shares the cores with them: wait it out.
+ */
+static inline void roof_let_blas_threads_sleep(void)
+{
+    struct timespec pause = {0, 300 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+}
+
+/* Measure both ways with `threads` threads; leaves OpenBLAS at 1 thread and
+ * its threads asleep. */
 static inline struct roof_result roof_measure(const struct roof_net *net, int threads, int reps)
 {
     struct roof_buffers b;
@@ -161,16 +174,18 @@ static inline struct roof_result roof_measure(const struct roof_net *net, int th
     cg_pool *pool = cg_pool_new(threads);
 
     roof_buffers_init(&b, net, threads);
+    cg_set_blas_threads(threads);
     for (int rep = 0; rep < reps; rep++) {
-        double t0;
-        cg_set_blas_threads(threads);
-        t0 = roof_now();
+        double t0 = roof_now();
         roof_step_rows(net, &b, 0, net->batch, 0);
         t0 = roof_now() - t0;
         if (t0 < r.blas_seconds)
             r.blas_seconds = t0;
-        cg_set_blas_threads(1);
-        t0 = roof_now();
+    }
+    cg_set_blas_threads(1);
+    roof_let_blas_threads_sleep();
+    for (int rep = 0; rep < reps; rep++) {
+        double t0 = roof_now();
         cg_pool_run(pool, roof_share, &job);
         t0 = roof_now() - t0;
         if (t0 < r.data_seconds)

@@ -14,6 +14,18 @@ for b in "$BUILD"/bench/bench_*; do
     [ -x "$b" ] || continue
     "$b" || { echo "| $(basename "$b") | FAILED | | exit $? |"; status=1; }
 done
+# Instructions per tiny step, counted by callgrind: repeatable whatever the
+# host is doing. Two runs that differ by 10,000 steps, so that start-up cancels.
+if command -v valgrind >/dev/null 2>&1 && [ -x "$BUILD/bench/bench_train" ]; then
+    count() {
+        valgrind --tool=callgrind --callgrind-out-file=/dev/null "$BUILD/bench/bench_train" \
+            steps "$1" 2>&1 | sed -n 's/.*Collected : *\([0-9]*\).*/\1/p'
+    }
+    short=$(count 1000) long=$(count 11000)
+    if [ -n "$short" ] && [ -n "$long" ]; then
+        echo "| tiny step instructions | $(( (long - short) / 10000 )) | instructions | callgrind, (I(11000 steps) - I(1000 steps)) / 10000; the same in every run |"
+    fi
+fi
 # PyTorch on the same task, at the configuration the issue calls its best
 # (its own pool at 1 thread, OpenBLAS at 2), when Debian's python3-torch is
 # there (`scripts/deps.sh check` installs it).
