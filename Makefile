@@ -20,9 +20,9 @@ AR      ?= ar
 
 VERSION := $(shell sed -n 's/^\#define CG_VERSION "\(.*\)"/\1/p' cgrad.h)
 
-PKGS        = openblas zlib
+PKGS        = openblas zlib libjpeg
 PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) stb 2>/dev/null)
-PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lopenblas -lz)
+PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lopenblas -lz -ljpeg)
 TEST_CFLAGS = $(shell pkg-config --cflags cmocka 2>/dev/null)
 TEST_LIBS   = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 

@@ -121,8 +121,9 @@ void      cg__lt_free(struct cg__label_table *t);
 
 /* ---- images (stb_impl.c) -------------------------------------------------- */
 
-/* Decode a file with stb_image into `want` channels (0: its own, in *comp);
- * NULL and stb_image's reason on failure. Free with cg__image_free. */
+/* Decode a file (JPEG with libjpeg-turbo, the other formats with stb_image)
+ * into `want` channels (0: its own, in *comp); NULL and the decoder's reason
+ * on failure. Free with cg__image_free. */
 uint8_t *cg__image_decode(const char *path, int want, int *w, int *h, int *comp,
                           const char **reason);
 /* Size and channel count of an image file without decoding it. */
@@ -132,6 +133,19 @@ uint8_t *cg__image_decode(const char *path, int want, int *w, int *h, int *comp,
 extern long long cg__image_max_pixels;
 bool     cg__image_info(const char *path, int *w, int *h, int *comp, const char **reason);
 void     cg__image_free(uint8_t *pixels);
+/* ---- JPEG (jpeg.c, libjpeg-turbo) ------------------------------------------- */
+
+/* True when the bytes start like a JPEG (SOI marker). */
+bool     cg__jpeg_is(const uint8_t *b, size_t n);
+/* Size and channel count (1 for greyscale, else 3) from the header. */
+bool     cg__jpeg_info(const uint8_t *b, size_t n, int *w, int *h, int *comp,
+                       const char **reason);
+/* Decode into `want` channels (1 or 3; 0: the file's) in a cg__malloc
+ * block, [h, w, want]; size_problem(w, h) is asked before any pixel is
+ * allocated. NULL and a reason ("Out of memory" when it is ours) on failure. */
+uint8_t *cg__jpeg_decode(const uint8_t *b, size_t n, int want, int *w, int *h, int *comp,
+                         const char *(*size_problem)(int w, int h), const char **reason);
+
 /* Resize packed 8-bit pixels (stb_image_resize's default filter). false if
  * out of memory. */
 bool     cg__image_resize(const uint8_t *in, int iw, int ih, uint8_t *out, int ow, int oh,

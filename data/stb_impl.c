@@ -2,7 +2,8 @@
  * The one compilation of stb_image and stb_image_resize (Debian's
  * libstb-dev; no copy in this repository). Their allocations go through the
  * library's allocator hook, their symbols stay static, and their warnings
- * under our flags are silenced only around the #includes.
+ * under our flags are silenced only around the #includes. JPEG files are
+ * handed to libjpeg-turbo (jpeg.c), whose reasons are given there.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -29,9 +30,10 @@ static bool stb_size_ok(size_t size)
     return ok;
 }
 
-/* Zero-filled: stb 2.27 reads JPEG Huffman tables a file never defined
- * from its fresh allocation, so uninitialised memory decided how it decoded
- * (and asserted: a crash that a rerun of the same input did not repeat). */
+/* Zero-filled: stb 2.27's JPEG decoder (cgrad's until jpeg.c) read Huffman
+ * tables a file never defined from its fresh allocation, so uninitialised
+ * memory decided how it decoded (and asserted: a crash that a rerun of the
+ * same input did not repeat). Kept for the other decoders' sake. */
 static void *stb_malloc(size_t size)
 {
     void *p = stb_size_ok(size) ? cg__calloc(1, size) : NULL;
@@ -58,7 +60,6 @@ static void *stb_realloc(void *ptr, size_t old_size, size_t size)
 #define STBIR_ASSERT(x) ((void)0)
 #define STBI_FAILURE_USERMSG            /* "Corrupt PNG", not "outofdata" */
 #define STBI_ONLY_PNG
-#define STBI_ONLY_JPEG
 #define STBI_ONLY_BMP
 #define STBI_ONLY_GIF
 #define STBI_ONLY_TGA
@@ -156,55 +157,6 @@ static bool pnm_header_ok(const uint8_t *b, size_t n)
     return true;
 }
 
-/* A JPEG Huffman table (DHT) of more than 256 codes writes past
- * stbi__huffman.size[257]. Walk the markers as stb does (fill bytes before
- * SOI and markers, tables read while the segment length is > 0, zeros past
- * the end) and check every table. */
-static bool jpeg_tables_ok(const uint8_t *b, size_t n)
-{
-    size_t i = 0;
-
-    if (n < 2 || b[0] != 0xFF)
-        return true;
-    while (i < n && b[i] == 0xFF)
-        i++;
-    if (i >= n || b[i++] != 0xD8)
-        return true;
-    while (i < n) {
-        if (b[i++] != 0xFF)
-            continue;  /* entropy-coded data */
-        while (i < n && b[i] == 0xFF)
-            i++;
-        if (i >= n || b[i] == 0xD9)
-            break;
-        uint8_t m = b[i++];
-        if (m == 0x00 || m == 0x01 || (m >= 0xD0 && m <= 0xD7))
-            continue;  /* stuffed 0xFF, TEM, restart markers: no length */
-        if (i + 2 > n)
-            break;
-        long len = (long)(b[i] << 8 | b[i + 1]) - 2;
-        i += 2;
-        if (m != 0xC4) {
-            if (len > 0)
-                i += (size_t)len;
-            continue;
-        }
-        while (len > 0 && i < n) {  /* class/id byte, 16 counts, the values */
-            long codes = 0;
-            i++;
-            for (int k = 0; k < 16; k++, i++)
-                codes += i < n ? b[i] : 0;
-            if (codes > 256)
-                return false;
-            i += (size_t)codes;
-            len -= 17 + codes;
-        }
-        if (len > 0)
-            i += (size_t)len;
-    }
-    return true;
-}
-
 /* stb grows its buffer to a PNG chunk's claimed length before it reads the
  * chunk: a 60-byte file claiming a 2 GB IDAT cost 2 GB. Every chunk must fit
  * in the file. An empty first IDAT makes stb add 0 to its NULL buffer (UB). */
@@ -241,8 +193,6 @@ static const char *precheck(const uint8_t *b, size_t n)
         return "Corrupt PPM (a header number of more than 9 digits)";
     if (pnm16(b, n))
         return "16-bit PGM/PPM is not supported";
-    if (!jpeg_tables_ok(b, n))
-        return "Corrupt JPEG (a Huffman table of more than 256 codes)";
     if (!png_chunks_ok(b, n))
         return "Corrupt PNG (a chunk past the end of the file, or an empty first IDAT)";
     return NULL;
@@ -292,6 +242,10 @@ uint8_t *cg__image_decode(const char *path, int want, int *w, int *h, int *comp,
 
     if (!b || (*reason = precheck(b, n)) != NULL)
         goto out;
+    if (cg__jpeg_is(b, n)) {
+        px = cg__jpeg_decode(b, n, want, w, h, comp, size_problem, reason);
+        goto out;
+    }
     stb_oom = stb_too_big = false;
     if (stbi_info_from_memory(b, (int)n, w, h, comp) &&
         (*reason = size_problem(*w, *h)) != NULL)
@@ -316,9 +270,13 @@ bool cg__image_info(const char *path, int *w, int *h, int *comp, const char **re
 
     if (!b || (*reason = precheck(b, n)) != NULL)
         goto out;
-    stb_oom = stb_too_big = false;
-    ok = stbi_info_from_memory(b, (int)n, w, h, comp) != 0;
-    *reason = ok ? NULL : stb_reason();
+    if (cg__jpeg_is(b, n)) {
+        ok = cg__jpeg_info(b, n, w, h, comp, reason);
+    } else {
+        stb_oom = stb_too_big = false;
+        ok = stbi_info_from_memory(b, (int)n, w, h, comp) != 0;
+        *reason = ok ? NULL : stb_reason();
+    }
     if (ok && (*reason = size_problem(*w, *h)) != NULL)
         ok = false;
 out:

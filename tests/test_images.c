@@ -1,5 +1,6 @@
 /* Tests of image-folder data sets (data/images.c, data/stb_impl.c). The
  * images are written with stb_image_write into a temporary folder. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,6 +204,156 @@ static void test_images_rejects_truncated_png(void **state)
     cg_dataset_free(ds);
 }
 
+/* ---- JPEG (libjpeg-turbo, data/jpeg.c) --------------------------------------- */
+
+static cg_dataset *load_folder(void *rel)
+{
+    return cg_image_folder_load(at(0, rel), NULL);
+}
+
+/* A 16 x 16 picture: smooth ramps, so that JPEG at quality 100 keeps every
+ * value within a few levels. px: [16, 16, 3]. */
+static void ramp(uint8_t *px)
+{
+    for (int y = 0; y < 16; y++)
+        for (int x = 0; x < 16; x++) {
+            uint8_t *p = px + (y * 16 + x) * 3;
+            p[0] = (uint8_t)(40 + 10 * x);
+            p[1] = (uint8_t)(30 + 8 * y);
+            p[2] = (uint8_t)(200 - 5 * x - 4 * y);
+        }
+}
+
+static void assert_pixels_near(const cg_dataset *ds, size_t i, const uint8_t *want, int n,
+                               double tol)
+{
+    cg_float x[16 * 16 * 3];
+    assert_int_equal(cg_dataset_row(ds, i, x), CG_OK);
+    for (int k = 0; k < n; k++)
+        if (fabs((double)x[k] - want[k]) > tol)
+            fail_msg("value %d: %g, want %d (+-%g)", k, (double)x[k], want[k], tol);
+}
+
+/* An RGB and a greyscale JPEG decode to their pixels; the RGB one as grey
+ * gives libjpeg's luma (its Y: 0.299 r + 0.587 g + 0.114 b), the grey one
+ * as RGB three equal channels. */
+static void test_images_jpeg_decodes(void **state)
+{
+    (void)state;
+    uint8_t rgb[16 * 16 * 3], grey[16 * 16], luma[16 * 16], grey3[16 * 16 * 3];
+    ramp(rgb);
+    for (int i = 0; i < 16 * 16; i++) {
+        const uint8_t *p = rgb + 3 * i;
+        grey[i] = (uint8_t)(i % 16 * 12 + 20);
+        luma[i] = (uint8_t)(0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2] + 0.5);
+        memset(grey3 + 3 * i, grey[i], 3);
+    }
+    make_dir("jpg");
+    make_dir("jpg/a");
+    make_dir("jpg/b");
+    assert_true(stbi_write_jpg(at(1, "jpg/a/rgb.jpg"), 16, 16, 3, rgb, 100));
+    assert_true(stbi_write_jpg(at(1, "jpg/b/grey.JPEG"), 16, 16, 1, grey, 100));
+
+    struct cg_image_options as_rgb = {.channels = 3, .no_resize = true};
+    cg_dataset *ds = cg_image_folder_load(at(0, "jpg"), &as_rgb);
+    assert_non_null(ds);
+    assert_int_equal(cg_dataset_size(ds), 2);
+    assert_pixels_near(ds, 0, rgb, 16 * 16 * 3, 6);
+    assert_pixels_near(ds, 1, grey3, 16 * 16 * 3, 2);
+    cg_dataset_free(ds);
+
+    struct cg_image_options as_grey = {.channels = 1, .no_resize = true};
+    ds = cg_image_folder_load(at(0, "jpg"), &as_grey);
+    assert_non_null(ds);
+    assert_pixels_near(ds, 0, luma, 16 * 16, 4);
+    assert_pixels_near(ds, 1, grey, 16 * 16, 2);
+    cg_dataset_free(ds);
+
+    /* No channel count given: the first image decides (RGB), and the
+     * predict path decodes a single file the same way. */
+    ds = cg_image_folder_load(at(0, "jpg"), NULL);
+    assert_non_null(ds);
+    assert_int_equal(cg_dataset_features(ds), 16 * 16 * 3);
+    cg_dataset_free(ds);
+    cg_float x[16 * 16];
+    assert_int_equal(cg_image_load_features(at(0, "jpg/a/rgb.jpg"), 16, 16, 1, x), CG_OK);
+    for (int k = 0; k < 16 * 16; k++)
+        assert_near(x[k], luma[k], 4);
+
+    /* Our allocations on the JPEG path (the file's bytes, the pixels) fail
+     * cleanly, each in turn (libjpeg's own use its malloc). */
+    static char jpg[] = "jpg";
+    cg_test_walk_dataset_allocations(load_folder, jpg, 1000);
+}
+
+/* A JPEG cut short, or with its entropy-coded data damaged, decodes in
+ * libjpeg with a warning and grey where data is missing: here it is an
+ * error naming the file, as a truncated PNG is. */
+static void test_images_rejects_broken_jpeg(void **state)
+{
+    (void)state;
+    uint8_t noise[32 * 32 * 3];
+    cg_rng rng;
+    struct stat st;
+    cg_rng_seed(&rng, 5);
+    for (size_t i = 0; i < sizeof noise; i++)
+        noise[i] = (uint8_t)cg_rng_u32(&rng);
+    make_dir("jcut");
+    make_dir("jcut/k");
+    assert_true(stbi_write_jpg(at(1, "jcut/k/a.jpg"), 32, 32, 3, noise, 90));
+    assert_int_equal(stat(buf[1], &st), 0);
+    assert_int_equal(truncate(buf[1], st.st_size * 2 / 3), 0);
+    expect_fail("jcut", NULL, CG_ERR_FORMAT, "/jcut/k/a.jpg: ");
+    assert_errmsg_contains(" JPEG ");
+
+    /* The entropy-coded data, past the headers, overwritten with 0x00. */
+    make_dir("jbad");
+    make_dir("jbad/k");
+    assert_true(stbi_write_jpg(at(1, "jbad/k/b.jpg"), 32, 32, 3, noise, 90));
+    assert_int_equal(stat(buf[1], &st), 0);
+    FILE *f = fopen(buf[1], "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, (long)(st.st_size - 200), SEEK_SET), 0);
+    static const uint8_t zeros[150];
+    assert_int_equal(fwrite(zeros, 1, sizeof zeros, f), sizeof zeros);
+    fclose(f);
+    expect_fail("jbad", NULL, CG_ERR_FORMAT, "/jbad/k/b.jpg: Corrupt JPEG");
+}
+
+/* A JPEG header may claim up to 65535 x 65535 pixels: refused from the
+ * header, before libjpeg allocates anything for the picture, both where
+ * the first image's size is read and where a later image is decoded. */
+static void test_images_rejects_huge_jpeg(void **state)
+{
+    (void)state;
+    uint8_t px[8 * 8] = {0}, b[4096];
+    make_dir("jbig");
+    make_dir("jbig/k");
+    assert_true(stbi_write_jpg(at(1, "jbig/k/a.jpg"), 8, 8, 1, px, 90));
+    make_dir("jbig2");
+    make_dir("jbig2/k");
+    assert_true(stbi_write_jpg(at(1, "jbig2/k/a.jpg"), 8, 8, 1, px, 90));
+    assert_true(stbi_write_jpg(at(1, "jbig2/k/b.jpg"), 8, 8, 1, px, 90));
+    FILE *f = fopen(buf[1], "rb");
+    assert_non_null(f);
+    size_t n = fread(b, 1, sizeof b, f);
+    fclose(f);
+    size_t sof = 0;
+    for (size_t i = 2; i + 9 < n && !sof; i++)
+        if (b[i] == 0xFF && b[i + 1] == 0xC0)
+            sof = i;
+    assert_true(sof > 0);
+    b[sof + 5] = b[sof + 7] = 0xFF;  /* height, width: 0xFF08 = 65288 */
+    for (int k = 0; k < 2; k++) {
+        f = fopen(at(1, k == 0 ? "jbig/k/a.jpg" : "jbig2/k/b.jpg"), "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(b, 1, n, f), n);
+        fclose(f);
+    }
+    expect_fail("jbig", NULL, CG_ERR_FORMAT, "a.jpg: image of 65288 x 65288 pixels is too large");
+    expect_fail("jbig2", NULL, CG_ERR_FORMAT, "b.jpg: image of 65288 x 65288 pixels is too large");
+}
+
 static void test_images_rejects_bad_options(void **state)
 {
     (void)state;
@@ -236,6 +387,9 @@ int main(void)
         cmocka_unit_test(test_images_rejects_folder_without_classes),
         cmocka_unit_test(test_images_rejects_empty_class),
         cmocka_unit_test(test_images_rejects_truncated_png),
+        cmocka_unit_test(test_images_jpeg_decodes),
+        cmocka_unit_test(test_images_rejects_broken_jpeg),
+        cmocka_unit_test(test_images_rejects_huge_jpeg),
         cmocka_unit_test(test_images_rejects_bad_options),
         cmocka_unit_test(test_images_every_allocation_failure_is_clean),
     };

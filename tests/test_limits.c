@@ -334,8 +334,10 @@ static void test_image_hostile_sizes(void **state)
  * resize divided by 0), a 16-bit PGM that stb 2.27 converts with its
  * 8-bit converter, reading past its buffer, and a JPEG Huffman table of
  * more than 256 codes (stb writes past its table), and a PNG whose IDAT
- * chunk claims 2 GB (stb allocated it before reading). All fail cleanly
- * now, without a large allocation. */
+ * chunk claims 2 GB (stb allocated it before reading), and a JPEG whose
+ * entropy data drove stb's bit count negative (a shift by 32). All fail
+ * cleanly now, without a large allocation; the JPEGs in libjpeg-turbo, which
+ * decodes them since stb 2.27's JPEG decoder could not be guarded. */
 static void test_image_fuzz_regressions(void **state)
 {
     (void)state;
@@ -350,6 +352,7 @@ static void test_image_fuzz_regressions(void **state)
         {"tests/fuzz/corpus/image/crash_jpeg_rewind_into_pnm", "rewind.jpg"},
         {"tests/fuzz/corpus/image/crash_jpeg_huff_assert", "huff.jpg"},
         {"tests/fuzz/corpus/image/crash_png_empty_idat", "idat0.png"},
+        {"tests/fuzz/corpus/image/crash_jpeg_shift_by_32", "shift.jpg"},
     };
     uint8_t b[4096];
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
