@@ -69,7 +69,8 @@ static void on_progress(j_common_ptr cinfo)
 
     if (d->input_scan_number > CG__JPEG_MAX_SCANS) {
         struct jpeg_failure *f = (struct jpeg_failure *)cinfo->err;
-        snprintf(f->message, sizeof f->message, "more than %d scans",
+        f->mgr.msg_code = 0;  /* not an earlier message's code */
+        snprintf(f->message, sizeof f->message, "progressive JPEG of more than %d scans",
                  CG__JPEG_MAX_SCANS);
         longjmp(f->jump, 1);
     }

@@ -11,6 +11,8 @@
 
 #include "cg_stb_write.h"
 
+#include <jpeglib.h>  /* to write a progressive JPEG of many scans */
+
 static char root[64];
 static char buf[8][256];
 
@@ -354,6 +356,51 @@ static void test_images_rejects_huge_jpeg(void **state)
     expect_fail("jbig2", NULL, CG_ERR_FORMAT, "b.jpg: image of 65288 x 65288 pixels is too large");
 }
 
+/* A valid progressive JPEG of 704 scans, written by libjpeg itself with a
+ * scan script (an 8 x 8 grey picture: the DC coefficient and each of the 63
+ * AC coefficients sent at 10 bits and refined bit by bit): refused at 500
+ * scans, the limit libjpeg-turbo's own tools use. */
+static void test_images_rejects_jpeg_of_too_many_scans(void **state)
+{
+    (void)state;
+    static jpeg_scan_info scans[11 + 63 * 11];
+    struct jpeg_compress_struct c;
+    struct jpeg_error_mgr err;
+    uint8_t px[8 * 8];
+    int n = 0;
+
+    for (int al = 10; al >= 0; al--)  /* DC: first at Al = 10, then refinements */
+        scans[n++] = (jpeg_scan_info){1, {0}, 0, 0, al == 10 ? 0 : al + 1, al};
+    for (int k = 1; k <= 63; k++)
+        for (int al = 10; al >= 0; al--)
+            scans[n++] = (jpeg_scan_info){1, {0}, k, k, al == 10 ? 0 : al + 1, al};
+    assert_int_equal(n, 704);
+    for (int i = 0; i < 64; i++)
+        px[i] = (uint8_t)(i * 4);
+    make_dir("jscan");
+    make_dir("jscan/k");
+    FILE *f = fopen(at(1, "jscan/k/a.jpg"), "wb");
+    assert_non_null(f);
+    c.err = jpeg_std_error(&err);
+    jpeg_create_compress(&c);
+    jpeg_stdio_dest(&c, f);
+    c.image_width = c.image_height = 8;
+    c.input_components = 1;
+    c.in_color_space = JCS_GRAYSCALE;
+    jpeg_set_defaults(&c);
+    c.scan_info = scans;
+    c.num_scans = n;
+    jpeg_start_compress(&c, TRUE);
+    for (int y = 0; y < 8; y++) {
+        JSAMPROW row = px + 8 * y;
+        jpeg_write_scanlines(&c, &row, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    fclose(f);
+    expect_fail("jscan", NULL, CG_ERR_FORMAT, "a.jpg: progressive JPEG of more than 500 scans");
+}
+
 static void test_images_rejects_bad_options(void **state)
 {
     (void)state;
@@ -390,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_images_jpeg_decodes),
         cmocka_unit_test(test_images_rejects_broken_jpeg),
         cmocka_unit_test(test_images_rejects_huge_jpeg),
+        cmocka_unit_test(test_images_rejects_jpeg_of_too_many_scans),
         cmocka_unit_test(test_images_rejects_bad_options),
         cmocka_unit_test(test_images_every_allocation_failure_is_clean),
     };
