@@ -256,23 +256,33 @@ static void bench_demo(void)
     cg_dataset_free(test);
 }
 
+/* The tiny network and one batch of it. */
+struct tiny {
+    struct run      r;
+    cg_float        x[8 * 4];   /* [8, 4] */
+    int             labels[8];
+    struct cg_batch b;
+};
+
+static void tiny_init(struct tiny *t)
+{
+    run_init(&t->r, "4-8-3", 1);
+    for (int i = 0; i < 8 * 4; i++)
+        t->x[i] = (cg_float)cg_rng_normal(&t->r.rng, 0, 1);
+    for (int i = 0; i < 8; i++)
+        t->labels[i] = i % 3;
+    t->b = (struct cg_batch){t->x, t->labels, NULL, 8};
+}
+
 static void bench_tiny(void)
 {
-    struct run r;
-    enum { B = 8, IN = 4 };
-    cg_float x[B * IN];
-    int labels[B];
+    static struct tiny t;
     struct cg_allocator hook = {counting_malloc, counting_realloc, plain_free, NULL};
     const long steps = 200000;
 
     cg_set_allocator(&hook);
-    run_init(&r, "4-8-3", 1);
-    for (int i = 0; i < B * IN; i++)
-        x[i] = (cg_float)cg_rng_normal(&r.rng, 0, 1);
-    for (int i = 0; i < B; i++)
-        labels[i] = i % 3;
-    struct cg_batch b = {x, labels, NULL, B};
-    step(&r, &b);
+    tiny_init(&t);
+    step(&t.r, &t.b);
     size_t before = n_mallocs, process_before = process_mallocs;
     /* Many short runs: the host's slow spells last longer than one run, so
      * the fastest runs are the ones it left alone. */
@@ -281,7 +291,7 @@ static void bench_tiny(void)
     for (int rep = 0; rep < RUNS; rep++) {
         double t0 = roof_now();
         for (long s = 0; s < steps / RUNS; s++)
-            step(&r, &b);
+            step(&t.r, &t.b);
         per_step[rep] = (roof_now() - t0) / (double)(steps / RUNS);
     }
     /* Counted before qsort, which may allocate a buffer, and before the
@@ -294,7 +304,7 @@ static void bench_tiny(void)
     printf("| tiny mallocs per steady step | %.2f | calls | %zu through cgrad's allocator, "
            "%zu in the whole process, over %ld steps |\n",
            (double)all_calls / (double)steps, cg_calls, all_calls, steps);
-    run_free(&r);
+    run_free(&t.r);
     cg_set_allocator(NULL);
 }
 
@@ -303,20 +313,12 @@ static void bench_tiny(void)
  * move). */
 static void tiny_steps_only(long steps)
 {
-    struct run r;
-    enum { B = 8, IN = 4 };
-    cg_float x[B * IN];
-    int labels[B];
+    static struct tiny t;
 
-    run_init(&r, "4-8-3", 1);
-    for (int i = 0; i < B * IN; i++)
-        x[i] = (cg_float)cg_rng_normal(&r.rng, 0, 1);
-    for (int i = 0; i < B; i++)
-        labels[i] = i % 3;
-    struct cg_batch b = {x, labels, NULL, B};
+    tiny_init(&t);
     for (long s = 0; s < steps; s++)
-        step(&r, &b);
-    run_free(&r);
+        step(&t.r, &t.b);
+    run_free(&t.r);
 }
 
 int main(int argc, char **argv)

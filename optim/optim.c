@@ -145,28 +145,40 @@ cg_status cg_optim_step(cg_optim *o)
     return CG_OK;
 }
 
+/* Thread t's contiguous share [*begin, *end) of a tensor of n elements. */
+static void share_of(size_t n, int thread, int n_threads, size_t *begin, size_t *end)
+{
+    *begin = n * (size_t)thread / (size_t)n_threads;
+    *end = n * (size_t)(thread + 1) / (size_t)n_threads;
+}
+
 /* Thread t updates its contiguous share of every parameter. */
 static void step_share(void *ctx, int thread, int n_threads)
 {
     const cg_optim *o = ctx;
+    size_t begin, end;
 
     for (int i = 0; i < o->n; i++) {
-        size_t n = o->params[i]->size;
-        size_t begin = n * (size_t)thread / (size_t)n_threads;
-        size_t end = n * (size_t)(thread + 1) / (size_t)n_threads;
+        share_of(o->params[i]->size, thread, n_threads, &begin, &end);
         cg__optim_update_range(o, i, begin, end);
     }
 }
 
-cg_status cg_optim_step_pool(cg_optim *o, cg_pool *pool)
+/* A step whose update runs as `share` on the threads of pool. */
+static cg_status step_on_pool(const char *fn, cg_optim *o, cg_pool *pool, cg_pool_fn share)
 {
     if (!o)
-        return cg__fail(CG_ERR_ARG, "cg_optim_step_pool: optimizer is NULL");
+        return cg__fail(CG_ERR_ARG, "%s: optimizer is NULL", fn);
     cg_status st = cg__optim_begin_step(o);
     if (st != CG_OK)
         return st;
-    cg_pool_run(pool, step_share, o);
+    cg_pool_run(pool, share, o);
     return CG_OK;
+}
+
+cg_status cg_optim_step_pool(cg_optim *o, cg_pool *pool)
+{
+    return step_on_pool("cg_optim_step_pool", o, pool, step_share);
 }
 
 /* The chunk of a gradient updated and then zeroed while it is still in the
@@ -179,11 +191,10 @@ cg_status cg_optim_step_pool(cg_optim *o, cg_pool *pool)
 static void step_zero_share(void *ctx, int thread, int n_threads)
 {
     const cg_optim *o = ctx;
+    size_t begin, end;
 
     for (int i = 0; i < o->n; i++) {
-        size_t n = o->params[i]->size;
-        size_t begin = n * (size_t)thread / (size_t)n_threads;
-        size_t end = n * (size_t)(thread + 1) / (size_t)n_threads;
+        share_of(o->params[i]->size, thread, n_threads, &begin, &end);
         for (size_t c = begin; c < end; c += CG__STEP_ZERO_CHUNK) {
             size_t c_end = end - c < CG__STEP_ZERO_CHUNK ? end : c + CG__STEP_ZERO_CHUNK;
             cg__optim_update_range(o, i, c, c_end);
@@ -194,24 +205,18 @@ static void step_zero_share(void *ctx, int thread, int n_threads)
 
 cg_status cg_optim_step_zero_grad(cg_optim *o, cg_pool *pool)
 {
-    if (!o)
-        return cg__fail(CG_ERR_ARG, "cg_optim_step_zero_grad: optimizer is NULL");
-    cg_status st = cg__optim_begin_step(o);
-    if (st != CG_OK)
-        return st;
-    cg_pool_run(pool, step_zero_share, o);
-    return CG_OK;
+    return step_on_pool("cg_optim_step_zero_grad", o, pool, step_zero_share);
 }
 
 /* Thread t zeroes its contiguous share of every gradient. */
 static void zero_share(void *ctx, int thread, int n_threads)
 {
     const cg_optim *o = ctx;
+    size_t begin, end;
 
     for (int i = 0; i < o->n; i++) {
         cg_tensor *p = o->params[i];
-        size_t begin = p->size * (size_t)thread / (size_t)n_threads;
-        size_t end = p->size * (size_t)(thread + 1) / (size_t)n_threads;
+        share_of(p->size, thread, n_threads, &begin, &end);
         if (p->grad && end > begin)
             memset(p->grad + begin, 0, (end - begin) * sizeof *p->grad);
     }
