@@ -1,5 +1,6 @@
-/* Tests of image-folder data sets (data/images.c, data/stb_impl.c). The
- * images are written with stb_image_write into a temporary folder. */
+/* Tests of image-folder data sets (data/images.c, data/stb_impl.c,
+ * data/jpeg.c). The images are written into a temporary folder with
+ * stb_image_write, the JPEGs with libjpeg. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
