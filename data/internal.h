@@ -133,6 +133,7 @@ uint8_t *cg__image_decode(const char *path, int want, int *w, int *h, int *comp,
 extern long long cg__image_max_pixels;
 bool     cg__image_info(const char *path, int *w, int *h, int *comp, const char **reason);
 void     cg__image_free(uint8_t *pixels);
+
 /* ---- JPEG (jpeg.c, libjpeg-turbo) ------------------------------------------- */
 
 /* True when the bytes start like a JPEG (SOI marker). */
@@ -145,6 +146,8 @@ bool     cg__jpeg_info(const uint8_t *b, size_t n, int *w, int *h, int *comp,
  * allocated. NULL and a reason ("Out of memory" when it is ours) on failure. */
 uint8_t *cg__jpeg_decode(const uint8_t *b, size_t n, int want, int *w, int *h, int *comp,
                          const char *(*size_problem)(int w, int h), const char **reason);
+
+/* ---- resizing (stb_impl.c) -------------------------------------------------- */
 
 /* Resize packed 8-bit pixels (stb_image_resize's default filter). false if
  * out of memory. */
