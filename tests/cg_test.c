@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 
 #include "cg_test.h"
 
@@ -133,4 +134,30 @@ void cg_test_walk_dataset_allocations(cg_dataset *(*load)(void *ctx), void *ctx,
         assert_int_equal(cg_errcode(), CG_ERR_NOMEM);
         assert_true(n < max);
     }
+}
+
+int cg_test_dir_make(char *dir, size_t size, const char *stem)
+{
+    if (snprintf(dir, size, "/tmp/%sXXXXXX", stem) >= (int)size)
+        return -1;
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+int cg_test_dir_remove(const char *dir)
+{
+    char cmd[PATH_MAX + 16];
+
+    if (!dir[0])
+        return 0;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+const char *cg_test_path(const char *dir, int k, const char *rel)
+{
+    static char paths[CG_TEST_PATHS][PATH_MAX];
+
+    assert_true(k >= 0 && k < CG_TEST_PATHS);
+    snprintf(paths[k], sizeof paths[k], "%s/%s", dir, rel);
+    return paths[k];
 }

@@ -97,4 +97,16 @@ void cg_test_alloc_resume(void);
  * Fails the test if it has not succeeded after max runs. */
 void cg_test_walk_dataset_allocations(cg_dataset *(*load)(void *ctx), void *ctx, long max);
 
+/* ---- a temporary folder per test program ------------------------------------ */
+
+/* Make a new folder "/tmp/<stem>XXXXXX" (mkdtemp) and write its name into
+ * dir (size bytes). 0, or -1 as a cmocka setup function returns it. */
+int cg_test_dir_make(char *dir, size_t size, const char *stem);
+/* Remove dir and everything in it; an empty name does nothing. 0 or -1. */
+int cg_test_dir_remove(const char *dir);
+/* "<dir>/<rel>" in the k-th of CG_TEST_PATHS buffers, so that that many paths
+ * can be in use at once (k in 0..CG_TEST_PATHS-1). */
+#define CG_TEST_PATHS 8
+const char *cg_test_path(const char *dir, int k, const char *rel);
+
 #endif /* CG_TEST_H */

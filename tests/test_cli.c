@@ -190,8 +190,7 @@ static int setup(void **state)
         fprintf(stderr, "test_cli: %s not found (build it first)\n", rel);
         return -1;
     }
-    snprintf(dir, sizeof dir, "/tmp/cgrad-cli-XXXXXX");
-    if (!mkdtemp(dir))
+    if (cg_test_dir_make(dir, sizeof dir, "cgrad-cli-") != 0)
         return -1;
     write_blobs("blobs.csv", 150, 1, true);
     write_blobs("blobs-test.csv", 60, 2, true);
@@ -203,9 +202,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[PATH_MAX + 16];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return cg_test_dir_remove(dir);
 }
 
 /* ---- help and usage errors ---------------------------------------------------------- */

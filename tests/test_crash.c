@@ -35,13 +35,11 @@ extern char **environ;
 
 static char cgrad[PATH_MAX];
 static char dir[64];
-static char pathbuf[4][PATH_MAX];
 static double unbroken_seconds;
 
 static const char *at(int k, const char *rel)
 {
-    snprintf(pathbuf[k], sizeof pathbuf[k], "%s/%s", dir, rel);
-    return pathbuf[k];
+    return cg_test_path(dir, k, rel);
 }
 
 static double now(void)
@@ -217,8 +215,7 @@ static int setup(void **state)
         cgrad[0] = '\0';  /* no program: the tests skip (realpath may leave a part) */
         return 0;
     }
-    strcpy(dir, "/tmp/cg_crash_XXXXXX");
-    if (!mkdtemp(dir))
+    if (cg_test_dir_make(dir, sizeof dir, "cg_crash_") != 0)
         return -1;
     write_fixture(at(0, "data.csv"), 20000);
     return 0;
@@ -227,12 +224,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[128];
     (void)state;
-    if (!dir[0])
-        return 0;
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return cg_test_dir_remove(dir);
 }
 
 static void need_program(void)

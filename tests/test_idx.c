@@ -10,7 +10,6 @@
 #include "cg_test.h"
 
 static char dir[64];
-static char path_buf[4][256];
 
 /* 3 images of 2 rows x 3 columns, pixel k of image i = 10 * i + k. */
 static const uint8_t pixels[18] = {0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15,
@@ -46,8 +45,7 @@ static void write_idx(const char *path, bool gz, uint8_t type, int ndim, const u
 
 static const char *tmp(int k, const char *name)
 {
-    snprintf(path_buf[k], sizeof path_buf[k], "%s/%s", dir, name);
-    return path_buf[k];
+    return cg_test_path(dir, k, name);
 }
 
 static void write_pair(const char *stem, bool gz)
@@ -62,16 +60,13 @@ static void write_pair(const char *stem, bool gz)
 static int setup(void **state)
 {
     (void)state;
-    strcpy(dir, "/tmp/cg_idx_XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    return cg_test_dir_make(dir, sizeof dir, "cg_idx_");
 }
 
 static int teardown(void **state)
 {
-    char cmd[128];
     (void)state;
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd);
+    return cg_test_dir_remove(dir);
 }
 
 static void check_set(const cg_dataset *ds)

@@ -15,12 +15,10 @@
 #include <jpeglib.h>  /* to write JPEG fixtures */
 
 static char root[64];
-static char buf[8][256];
 
 static const char *at(int k, const char *rel)
 {
-    snprintf(buf[k], sizeof buf[k], "%s/%s", root, rel);
-    return buf[k];
+    return cg_test_path(root, k, rel);
 }
 
 /* A w x h image of c channels, every pixel `px`. */
@@ -45,8 +43,7 @@ static void make_dir(const char *rel)
 static int setup(void **state)
 {
     (void)state;
-    strcpy(root, "/tmp/cg_img_XXXXXX");
-    if (!mkdtemp(root))
+    if (cg_test_dir_make(root, sizeof root, "cg_img_") != 0)
         return -1;
     make_dir("pets");
     make_dir("pets/cat");
@@ -64,10 +61,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[128];
     (void)state;
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    return system(cmd);
+    return cg_test_dir_remove(root);
 }
 
 static void assert_row_is(const cg_dataset *ds, size_t i, const int *px, int c, double tol)
@@ -191,9 +186,10 @@ static void test_images_rejects_truncated_png(void **state)
     cg_rng_seed(&rng, 3);
     for (size_t i = 0; i < sizeof noise; i++)
         noise[i] = (uint8_t)cg_rng_u32(&rng);
-    assert_true(stbi_write_png(at(1, "cut/k/b.png"), 32, 32, 3, noise, 96));
-    assert_int_equal(stat(buf[1], &st), 0);
-    assert_int_equal(truncate(buf[1], st.st_size / 2), 0);
+    const char *cut = at(1, "cut/k/b.png");
+    assert_true(stbi_write_png(cut, 32, 32, 3, noise, 96));
+    assert_int_equal(stat(cut, &st), 0);
+    assert_int_equal(truncate(cut, st.st_size / 2), 0);
     expect_fail("cut", NULL, CG_ERR_FORMAT, "/cut/k/b.png: ");
     assert_errmsg_contains("b.png: Corrupt PNG");      /* stb_image's reason */
 
@@ -345,8 +341,9 @@ static void test_images_rejects_broken_jpeg(void **state)
     make_dir("jcut");
     make_dir("jcut/k");
     write_jpeg("jcut/k/a.jpg", 32, 32, 3, noise, 90);
-    assert_int_equal(stat(buf[1], &st), 0);
-    assert_int_equal(truncate(buf[1], st.st_size * 2 / 3), 0);
+    const char *cut = at(2, "jcut/k/a.jpg");
+    assert_int_equal(stat(cut, &st), 0);
+    assert_int_equal(truncate(cut, st.st_size * 2 / 3), 0);
     expect_fail("jcut", NULL, CG_ERR_FORMAT, "/jcut/k/a.jpg: ");
     assert_errmsg_contains(" JPEG ");
 
@@ -354,8 +351,9 @@ static void test_images_rejects_broken_jpeg(void **state)
     make_dir("jbad");
     make_dir("jbad/k");
     write_jpeg("jbad/k/b.jpg", 32, 32, 3, noise, 90);
-    assert_int_equal(stat(buf[1], &st), 0);
-    FILE *f = fopen(buf[1], "r+b");
+    const char *bad = at(2, "jbad/k/b.jpg");
+    assert_int_equal(stat(bad, &st), 0);
+    FILE *f = fopen(bad, "r+b");
     assert_non_null(f);
     assert_int_equal(fseek(f, (long)(st.st_size - 200), SEEK_SET), 0);
     static const uint8_t zeros[150];
@@ -378,7 +376,7 @@ static void test_images_rejects_huge_jpeg(void **state)
     make_dir("jbig2/k");
     write_jpeg("jbig2/k/a.jpg", 8, 8, 1, px, 90);
     write_jpeg("jbig2/k/b.jpg", 8, 8, 1, px, 90);
-    FILE *f = fopen(buf[1], "rb");
+    FILE *f = fopen(at(2, "jbig2/k/b.jpg"), "rb");
     assert_non_null(f);
     size_t n = fread(b, 1, sizeof b, f);
     fclose(f);

@@ -68,12 +68,9 @@ static void watch_on(void)
     } while (0)
 
 static char dir[64];
-static char pathbuf[4][320];
-
 static const char *at(int k, const char *rel)
 {
-    snprintf(pathbuf[k], sizeof pathbuf[k], "%s/%s", dir, rel);
-    return pathbuf[k];
+    return cg_test_path(dir, k, rel);
 }
 
 static void write_file(const char *path, const void *p, size_t n, bool gz)
@@ -94,16 +91,13 @@ static void write_file(const char *path, const void *p, size_t n, bool gz)
 static int setup(void **state)
 {
     (void)state;
-    strcpy(dir, "/tmp/cg_limits_XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    return cg_test_dir_make(dir, sizeof dir, "cg_limits_");
 }
 
 static int teardown(void **state)
 {
-    char cmd[128];
     (void)state;
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return cg_test_dir_remove(dir);
 }
 
 static void put_be32(uint8_t *b, uint32_t v)

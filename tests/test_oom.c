@@ -66,12 +66,10 @@ static const struct cg_allocator hook = {t_malloc, t_realloc, t_free, NULL};
 /* ---- the temporary folder ------------------------------------------------ */
 
 static char dir[64];
-static char pathbuf[8][320];
 
 static const char *at(int k, const char *rel)
 {
-    snprintf(pathbuf[k], sizeof pathbuf[k], "%s/%s", dir, rel);
-    return pathbuf[k];
+    return cg_test_path(dir, k, rel);
 }
 
 static void write_bytes(const char *path, const void *p, size_t n, bool gz)
@@ -111,8 +109,7 @@ static void write_idx(const char *stem, bool gz)
 static int setup(void **state)
 {
     (void)state;
-    strcpy(dir, "/tmp/cg_oom_XXXXXX");
-    if (!mkdtemp(dir))
+    if (cg_test_dir_make(dir, sizeof dir, "cg_oom_") != 0)
         return -1;
     write_idx("plain", false);
     write_idx("gz", true);
@@ -132,10 +129,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[128];
     (void)state;
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return cg_test_dir_remove(dir);
 }
 
 /* ---- the walk -------------------------------------------------------------- */

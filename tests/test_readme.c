@@ -23,16 +23,13 @@ static int run(const char *cmd)
 static int setup(void **state)
 {
     (void)state;
-    strcpy(dir, "/tmp/cgrad_readme_XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    return cg_test_dir_make(dir, sizeof dir, "cgrad_readme_");
 }
 
 static int teardown(void **state)
 {
-    char cmd[128];
     (void)state;
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return run(cmd) == 0 ? 0 : -1;
+    return cg_test_dir_remove(dir);
 }
 
 static const char *build_dir(void)

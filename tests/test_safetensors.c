@@ -20,23 +20,18 @@ static char dir[64];
 static int make_dir(void **state)
 {
     (void)state;
-    strcpy(dir, "/tmp/cgrad_st_XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    return cg_test_dir_make(dir, sizeof dir, "cgrad_st_");
 }
 
 static int remove_dir(void **state)
 {
-    char cmd[128];
     (void)state;
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return cg_test_dir_remove(dir);
 }
 
 static const char *tmp_path(const char *name)
 {
-    static char path[128];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    return path;
+    return cg_test_path(dir, 0, name);
 }
 
 /* Files in dir whose name holds ".tmp." (left-over temporary files). */
