@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "internal.h"
+#include "stb_quiet.h"
 
 /* stb_image does not always report a failed allocation: a failed probe
  * allocation reads as "not this format", and its zlib returns NULL without a
@@ -72,23 +73,11 @@ static void *stb_realloc(void *ptr, size_t old_size, size_t size)
 #define STB_IMAGE_RESIZE_STATIC
 #define STB_IMAGE_RESIZE_IMPLEMENTATION
 
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wshadow"
-#pragma GCC diagnostic ignored "-Wcast-qual"
-#pragma GCC diagnostic ignored "-Wdouble-promotion"
-#pragma GCC diagnostic ignored "-Wpedantic"
-#pragma GCC diagnostic ignored "-Wmissing-prototypes"
-#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
-#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
-#endif
+CG_STB_QUIET_BEGIN
 #include <stb_image.h>
 #include <stb_image_resize.h>
+CG_STB_QUIET_END
 #if defined(__GNUC__)
-#pragma GCC diagnostic pop
 /* stb_image 2.27 declares stbi_set_unpremultiply_on_load_thread static and
  * never defines it; gcc reports that at the end of the file, where the
  * pop above has already restored the warning. Only this file is affected. */
