@@ -27,13 +27,19 @@ static const struct command commands[] = {
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
+/* "cgrad: <message>" on stderr, after what stdout holds, without a newline. */
+static void report(const char *fmt, va_list ap)
+{
+    fflush(stdout);
+    fputs("cgrad: ", stderr);
+    vfprintf(stderr, fmt, ap);
+}
+
 int cli_error(const char *fmt, ...)
 {
     va_list ap;
-    fflush(stdout);
-    fputs("cgrad: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    report(fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
     return CLI_RUNTIME;
@@ -42,10 +48,8 @@ int cli_error(const char *fmt, ...)
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
-    fflush(stdout);
-    fputs("cgrad: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    report(fmt, ap);
     va_end(ap);
     /* One line: the hint to --help rides on it. */
     if (cmd)

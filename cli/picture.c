@@ -28,6 +28,25 @@ CG_STB_QUIET_END
 
 static void put(struct picture *p, const char *fmt, ...) CLI_PRINTF(2, 3);
 
+/* Room for `more` bytes after the p->len in use (and some slack), or
+ * p->oom set and false. */
+static bool reserve(struct picture *p, size_t more)
+{
+    if (p->oom)
+        return false;
+    if (p->len + more <= p->cap)
+        return true;
+    size_t cap = 2 * p->cap + more + 4096;
+    char *s = realloc(p->svg, cap);
+    if (!s) {
+        p->oom = true;
+        return false;
+    }
+    p->svg = s;
+    p->cap = cap;
+    return true;
+}
+
 static void put(struct picture *p, const char *fmt, ...)
 {
     va_list ap;
@@ -44,14 +63,7 @@ static void put(struct picture *p, const char *fmt, ...)
             p->len += (size_t)n;
             return;
         }
-        size_t cap = 2 * p->cap + (size_t)n + 4096;
-        char *s = realloc(p->svg, cap);
-        if (!s) {
-            p->oom = true;
-            return;
-        }
-        p->svg = s;
-        p->cap = cap;
+        reserve(p, (size_t)n + 1);  /* the text and vsnprintf's NUL */
     }
 }
 
@@ -265,18 +277,8 @@ void pic_text(struct picture *p, double x, double y, double size, enum pic_ancho
 static void png_sink(void *ctx, void *data, int size)
 {
     struct picture *p = ctx;
-    if (p->oom || size < 0)
+    if (size < 0 || !reserve(p, (size_t)size))
         return;
-    if (p->len + (size_t)size > p->cap) {
-        size_t cap = 2 * p->cap + (size_t)size;
-        char *s = realloc(p->svg, cap);
-        if (!s) {
-            p->oom = true;
-            return;
-        }
-        p->svg = s;
-        p->cap = cap;
-    }
     memcpy(p->svg + p->len, data, (size_t)size);
     p->len += (size_t)size;
 }
