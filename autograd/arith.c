@@ -46,9 +46,10 @@ static int bcast_rows(const cg_tensor *out, const cg_tensor *b)
 
 /* ---- add ------------------------------------------------------------------ */
 
-/* y = a + b (torch.add). a: [R, C], b: [R, C] or [C] -> y: [R, C].
- * dL/da = dy; dL/db = dy, summed over the rows when b was broadcast. */
-static void add_backward(cg_tensor *out)
+/* The backward of y = a + sign b (add: sign 1, sub: sign -1). dL/da = dy;
+ * dL/db = sign dy, summed over the rows when b was broadcast. (-1 * x is
+ * -x exactly, and d + -x is d - x: the same bits as a subtraction.) */
+static void add_sub_backward(cg_tensor *out, cg_float sign)
 {
     const cg_tensor *a = cg_op_input(out, 0), *b = cg_op_input(out, 1);
     cg_float *da = cg__grad(a), *db = cg__grad(b);
@@ -62,7 +63,13 @@ static void add_backward(cg_tensor *out)
     if (db)
         for (int r = 0; r < rows; r++)
             for (size_t c = 0; c < cols; c++)
-                db[c] += dy[(size_t)r * cols + c];
+                db[c] += sign * dy[(size_t)r * cols + c];
+}
+
+/* y = a + b (torch.add). a: [R, C], b: [R, C] or [C] -> y: [R, C]. */
+static void add_backward(cg_tensor *out)
+{
+    add_sub_backward(out, 1);
 }
 
 cg_tensor *cg_add(cg_graph *g, cg_tensor *a, cg_tensor *b)
@@ -87,19 +94,7 @@ cg_tensor *cg_add(cg_graph *g, cg_tensor *a, cg_tensor *b)
 /* y = a - b (torch.sub). dL/da = dy; dL/db = -dy (row sums if broadcast). */
 static void sub_backward(cg_tensor *out)
 {
-    const cg_tensor *a = cg_op_input(out, 0), *b = cg_op_input(out, 1);
-    cg_float *da = cg__grad(a), *db = cg__grad(b);
-    const cg_float *dy = out->grad;
-    size_t cols = b->size;
-    int rows = bcast_rows(out, b);
-
-    if (da)
-        for (size_t i = 0; i < out->size; i++)
-            da[i] += dy[i];
-    if (db)
-        for (int r = 0; r < rows; r++)
-            for (size_t c = 0; c < cols; c++)
-                db[c] -= dy[(size_t)r * cols + c];
+    add_sub_backward(out, -1);
 }
 
 cg_tensor *cg_sub(cg_graph *g, cg_tensor *a, cg_tensor *b)
