@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <limits.h>
+#include <zlib.h>
 
 #include "cg_test.h"
 
@@ -160,4 +161,19 @@ const char *cg_test_path(const char *dir, int k, const char *rel)
     assert_true(k >= 0 && k < CG_TEST_PATHS);
     snprintf(paths[k], sizeof paths[k], "%s/%s", dir, rel);
     return paths[k];
+}
+
+void cg_test_write_file(const char *path, const void *p, size_t n, bool gz)
+{
+    if (gz) {
+        gzFile f = gzopen(path, "wb");
+        assert_non_null(f);
+        assert_int_equal(gzwrite(f, p, (unsigned)n), (int)n);
+        assert_int_equal(gzclose(f), Z_OK);
+        return;
+    }
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(p, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
 }

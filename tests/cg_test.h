@@ -104,6 +104,9 @@ void cg_test_walk_dataset_allocations(cg_dataset *(*load)(void *ctx), void *ctx,
 int cg_test_dir_make(char *dir, size_t size, const char *stem);
 /* Remove dir and everything in it; an empty name does nothing. 0 or -1. */
 int cg_test_dir_remove(const char *dir);
+/* Write n bytes at p to path, gzip-compressed when gz; fails the test on
+ * any error. */
+void cg_test_write_file(const char *path, const void *p, size_t n, bool gz);
 /* "<dir>/<rel>" in the k-th of CG_TEST_PATHS buffers, so that that many paths
  * can be in use at once (k in 0..CG_TEST_PATHS-1). */
 #define CG_TEST_PATHS 8

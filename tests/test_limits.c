@@ -73,21 +73,6 @@ static const char *at(int k, const char *rel)
     return cg_test_path(dir, k, rel);
 }
 
-static void write_file(const char *path, const void *p, size_t n, bool gz)
-{
-    if (gz) {
-        gzFile f = gzopen(path, "wb");
-        assert_non_null(f);
-        assert_int_equal(gzwrite(f, p, (unsigned)n), (int)n);
-        assert_int_equal(gzclose(f), Z_OK);
-        return;
-    }
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(p, 1, n, f), n);
-    assert_int_equal(fclose(f), 0);
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -119,8 +104,8 @@ static void idx_claims(uint32_t n, uint32_t h, uint32_t w, uint32_t nl, bool gz)
     put_be32(img + 8, h);
     put_be32(img + 12, w);
     put_be32(lab + 4, nl);
-    write_file(at(0, "img"), img, sizeof img, gz);
-    write_file(at(1, "lab"), lab, sizeof lab, gz);
+    cg_test_write_file(at(0, "img"), img, sizeof img, gz);
+    cg_test_write_file(at(1, "lab"), lab, sizeof lab, gz);
     watch_on();
     cg_dataset *ds = cg_idx_load(at(0, "img"), at(1, "lab"));
     watch_off();
@@ -158,7 +143,7 @@ static void st_file(const char *name, uint64_t hlen, const char *json, size_t da
     for (int i = 0; i < 8; i++)
         buf[i] = (uint8_t)(hlen >> (8 * i));
     memcpy(buf + 8, json, n);
-    write_file(at(0, name), buf, 8 + n + data, false);
+    cg_test_write_file(at(0, name), buf, 8 + n + data, false);
 }
 
 static void st_expect_fail(const char *name)
@@ -249,7 +234,7 @@ static void image_expect_fail(const char *name, const uint8_t *p, size_t n)
     snprintf(cmd, sizeof cmd, "rm -rf '%s/img' && mkdir -p '%s/img/c'", dir, dir);
     assert_int_equal(system(cmd), 0);
     snprintf(rel, sizeof rel, "img/c/%s", name);
-    write_file(at(0, rel), p, n, false);
+    cg_test_write_file(at(0, rel), p, n, false);
     watch_on();
     cg_dataset *ds = cg_image_folder_load(at(1, "img"), NULL);
     if (live)
@@ -370,7 +355,7 @@ static void test_csv_hostile_sizes(void **state)
     static const char *const labels[] = {"2147483647", "2147483648", "4294967296",
                                          "9223372036854775808", "18446744073709551617",
                                          "-1"};
-    write_file(at(0, "t.csv"), "a,b,y\n1,2,x\n3,4,z\n", 18, false);
+    cg_test_write_file(at(0, "t.csv"), "a,b,y\n1,2,x\n3,4,z\n", 18, false);
     for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++) {
         struct cg_csv_options o = {.label = labels[i]};
         watch_on();
@@ -380,7 +365,7 @@ static void test_csv_hostile_sizes(void **state)
             fail_msg("label column %s accepted", labels[i]);
         assert_errmsg_contains("t.csv");
     }
-    write_file(at(0, "big.csv"), "a,y\n1e39,1\n1e309,2\n", 19, false);
+    cg_test_write_file(at(0, "big.csv"), "a,y\n1e39,1\n1e309,2\n", 19, false);
     watch_on();
     struct cg_csv_options o = {.task = CG_TASK_REGRESS};
     cg_dataset *ds = cg_csv_load(at(0, "big.csv"), &o);

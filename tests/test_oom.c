@@ -13,7 +13,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "cg_test.h"
 
@@ -72,21 +71,6 @@ static const char *at(int k, const char *rel)
     return cg_test_path(dir, k, rel);
 }
 
-static void write_bytes(const char *path, const void *p, size_t n, bool gz)
-{
-    if (gz) {
-        gzFile f = gzopen(path, "wb");
-        assert_non_null(f);
-        assert_int_equal(gzwrite(f, p, (unsigned)n), (int)n);
-        assert_int_equal(gzclose(f), Z_OK);
-    } else {
-        FILE *f = fopen(path, "wb");
-        assert_non_null(f);
-        assert_int_equal(fwrite(p, 1, n, f), n);
-        assert_int_equal(fclose(f), 0);
-    }
-}
-
 /* An IDX pair of 6 images 3 x 2 (pixel values i + 7 * image) and labels
  * image % 3, under dir/<stem>-images-idx3-ubyte(.gz) and ...-labels-... */
 static void write_idx(const char *stem, bool gz)
@@ -101,9 +85,9 @@ static void write_idx(const char *stem, bool gz)
     for (int i = 0; i < 6; i++)
         lab[8 + i] = (uint8_t)(i % 3);
     snprintf(name, sizeof name, "%s-images-idx3-ubyte%s", stem, gz ? ".gz" : "");
-    write_bytes(at(0, name), img, sizeof img, gz);
+    cg_test_write_file(at(0, name), img, sizeof img, gz);
     snprintf(name, sizeof name, "%s-labels-idx1-ubyte%s", stem, gz ? ".gz" : "");
-    write_bytes(at(0, name), lab, sizeof lab, gz);
+    cg_test_write_file(at(0, name), lab, sizeof lab, gz);
 }
 
 static int setup(void **state)
@@ -511,7 +495,7 @@ static void after_save(void *ctx, cg_status st)
         }
     closedir(d);
     assert_int_equal(entries, 1);
-    write_bytes(fc->path, fc->old, fc->old_len, false);  /* the next run saves over it */
+    cg_test_write_file(fc->path, fc->old, fc->old_len, false);  /* the next run saves over it */
 }
 
 static void file_walks(bool checkpoint, const char *save_name, const char *load_name)

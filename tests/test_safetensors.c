@@ -48,14 +48,6 @@ static int temp_files(const char *where)
     return n;
 }
 
-static void write_bytes(const char *path, const void *bytes, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(bytes, 1, n, f), n);
-    fclose(f);
-}
-
 static unsigned char *read_bytes(const char *path, size_t *n)
 {
     FILE *f = fopen(path, "rb");
@@ -85,7 +77,7 @@ static void write_st(const char *path, const char *json, size_t data_len)
         float v = (float)(i / 4 + 1);
         memcpy(b + 8 + hn + i, &v, 4);
     }
-    write_bytes(path, b, n);
+    cg_test_write_file(path, b, n, false);
     free(b);
 }
 
@@ -293,7 +285,7 @@ static void test_f64_file_loads_in_either_build(void **state)
     b[0] = (unsigned char)hn;
     memcpy(b + 8, json, hn);
     memcpy(b + 8 + hn, v, 16);
-    write_bytes(path, b, 8 + hn + 16);
+    cg_test_write_file(path, b, 8 + hn + 16, false);
     st = cg_safetensors_load(path);
     assert_non_null(st);
     assert_string_equal(cg_safetensors_dtype(st, 0), "F64");
@@ -314,7 +306,7 @@ static void test_header_length_larger_than_file(void **state)
     (void)state;
     b[0] = 0xe8, b[1] = 0x03;   /* 1000 */
     memcpy(b + 8, "{}", 2);
-    write_bytes(path, b, sizeof b);
+    cg_test_write_file(path, b, sizeof b, false);
     expect_load_error(path, CG_ERR_FORMAT, "header length 1000 runs past the end of the file");
 }
 
@@ -323,7 +315,7 @@ static void test_header_length_absurd(void **state)
     const char *path = tmp_path("absurd.safetensors");
     unsigned char b[16] = {0, 0, 0, 0, 0, 0, 0, 0x10, '{', '}'};
     (void)state;
-    write_bytes(path, b, sizeof b);
+    cg_test_write_file(path, b, sizeof b, false);
     expect_load_error(path, CG_ERR_FORMAT, "is absurd");
 }
 
@@ -331,7 +323,7 @@ static void test_file_too_short(void **state)
 {
     const char *path = tmp_path("short.safetensors");
     (void)state;
-    write_bytes(path, "\x02\0\0", 3);
+    cg_test_write_file(path, "\x02\0\0", 3, false);
     expect_load_error(path, CG_ERR_FORMAT, "too short");
     expect_load_error(tmp_path("does-not-exist"), CG_ERR_IO, "cannot open");
 }
@@ -400,12 +392,12 @@ static void test_truncated_data(void **state)
     unsigned char *b = read_bytes(FIXTURE, &n);
     (void)state;
 
-    write_bytes(path, b, n - 4);
+    cg_test_write_file(path, b, n - 4, false);
     expect_load_error(path, CG_ERR_FORMAT, "tensor 2.weight: data_offsets [68, 92] run past "
                                            "the end of the data (88 bytes)");
     /* Every shorter prefix fails cleanly too (header or data cut anywhere). */
     for (size_t k = 0; k < n; k++) {
-        write_bytes(path, b, k);
+        cg_test_write_file(path, b, k, false);
         cg_clear_error();
         assert_null(cg_safetensors_load(path));
         assert_true(cg_errcode() == CG_ERR_FORMAT);
@@ -462,7 +454,7 @@ static void test_header_byte_flips_never_crash(void **state)
         cg_safetensors *st;
         memcpy(c, b, n);
         c[cg_rng_below(&rng, 8 + 248)] = (unsigned char)cg_rng_u32(&rng);
-        write_bytes(path, c, n);
+        cg_test_write_file(path, c, n, false);
         st = cg_safetensors_load(path);
         assert_true(st != NULL || cg_errcode() == CG_ERR_FORMAT);
         cg_safetensors_free(st);
@@ -509,7 +501,7 @@ static void test_write_into_missing_directory_fails_cleanly(void **state)
     assert_errmsg_contains("temporary file");
     assert_int_equal(temp_files(dir), 0);
     /* A parent that is a regular file (ENOTDIR): refused even for root. */
-    write_bytes(tmp_path("plain"), "x", 1);
+    cg_test_write_file(tmp_path("plain"), "x", 1, false);
     snprintf(path, sizeof path, "%s/plain/m.safetensors", dir);
     assert_int_equal(cg_model_save(m, path, NULL), CG_ERR_IO);
     assert_errmsg_contains(path);
