@@ -4,16 +4,54 @@
  * cg_pool_run(pool, fn, ctx) runs fn(ctx, t, T) on T threads at once: the
  * caller is thread 0 and T - 1 workers are the others. It returns when all of
  * them are done. A training step calls it a few times, so the hand-off must be
- * cheap: workers spin briefly on the generation counter before they sleep on
- * the condition variable, and the caller spins briefly before it sleeps.
- * Threads are never created per call.
+ * cheap: workers spin on the generation counter before they sleep on the
+ * condition variable, and the caller spins before it sleeps. Threads are
+ * never created per call.
+ *
+ * How long to spin: a sleeping thread is woken through the kernel, and on a
+ * virtual machine a virtual core that went idle is woken through the host,
+ * tens of microseconds. Within a training step a thread waits for the other
+ * at every hand-off, often longer than a few microseconds when the host
+ * slows one core; spinning for up to a millisecond (about one step of the
+ * demo network) keeps those waits off the kernel: context switches in two
+ * epochs of the demo went from about 5,600 to under 100 (bench/README.md).
+ * Past that a thread sleeps, so an idle pool costs no CPU.
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
 
 #include "internal.h"
 
-#define CG__POOL_SPIN 20000
+#define CG__POOL_SPIN_NS 1000000
+
+/* A spin wait that gives up after CG__POOL_SPIN_NS: call spin_more() once
+ * per check; it reads the clock only every 256 calls. */
+struct spin {
+    uint64_t deadline;
+    unsigned calls;
+};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static bool spin_more(struct spin *s)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();   /* lets the core's other hardware thread run */
+#endif
+    if (++s->calls % 256 != 0)
+        return true;
+    uint64_t t = now_ns();
+    if (s->deadline == 0)
+        s->deadline = t + CG__POOL_SPIN_NS;
+    return t < s->deadline;
+}
 
 struct cg_pool {
     int              n_threads;
@@ -47,10 +85,9 @@ static void run_share(cg_pool *p, int index)
 /* Wait until the generation differs from `seen`; false when stopping. */
 static bool wait_for_work(cg_pool *p, unsigned seen)
 {
-    for (int i = 0; i < CG__POOL_SPIN; i++) {
+    for (struct spin s = {0, 0}; spin_more(&s);)
         if (atomic_load(&p->generation) != seen)
             return !atomic_load(&p->stopping);
-    }
     pthread_mutex_lock(&p->lock);
     while (atomic_load(&p->generation) == seen && !atomic_load(&p->stopping))
         pthread_cond_wait(&p->wake, &p->lock);
@@ -159,7 +196,7 @@ void cg_pool_run(cg_pool *p, cg_pool_fn fn, void *ctx)
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->lock);
     run_share(p, 0);
-    for (int i = 0; i < CG__POOL_SPIN; i++)
+    for (struct spin s = {0, 0}; spin_more(&s);)
         if (atomic_load(&p->pending) == 0)
             return;
     pthread_mutex_lock(&p->lock);
