@@ -86,7 +86,7 @@ static void run_share(cg_pool *p, int index)
 static bool wait_for_work(cg_pool *p, unsigned seen)
 {
     for (struct spin s = {0, 0}; spin_more(&s);)
-        if (atomic_load(&p->generation) != seen)
+        if (atomic_load(&p->generation) != seen || atomic_load(&p->stopping))
             return !atomic_load(&p->stopping);
     pthread_mutex_lock(&p->lock);
     while (atomic_load(&p->generation) == seen && !atomic_load(&p->stopping))

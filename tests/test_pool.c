@@ -1,4 +1,6 @@
 /* Tests of the thread pool (tensor/pool.c). */
+#include <time.h>
+
 #include "cg_test.h"
 
 struct sum_job {
@@ -77,12 +79,44 @@ static void test_pool_rejects_bad_size_and_null_runs_inline(void **state)
     cg_pool_free(NULL);
 }
 
+static double process_cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void nop_share(void *ctx, int thread, int n_threads)
+{
+    (void)ctx;
+    (void)thread;
+    (void)n_threads;
+}
+
+/* Workers spin for about a millisecond after a run, then sleep: a pool left
+ * idle must not keep a core busy. Over 300 ms of idleness, 3 spinning
+ * workers would use about 900 ms of CPU; sleeping ones use next to none. */
+static void test_idle_pool_sleeps(void **state)
+{
+    (void)state;
+    cg_pool *p = cg_pool_new(4);
+    assert_non_null(p);
+    cg_pool_run(p, nop_share, NULL);
+    double cpu0 = process_cpu_seconds();
+    struct timespec idle = {0, 300 * 1000 * 1000};
+    nanosleep(&idle, NULL);
+    double used = process_cpu_seconds() - cpu0;
+    cg_pool_free(p);
+    assert_true(used < 0.15);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pool_runs_every_share_many_times),
         cmocka_unit_test(test_pool_range_partitions),
         cmocka_unit_test(test_pool_rejects_bad_size_and_null_runs_inline),
+        cmocka_unit_test(test_idle_pool_sleeps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
