@@ -232,7 +232,9 @@ $(BUILD)/examples/%: examples/%.c $(LIB32)
 	$(say) CC $@
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(LIB32) $(LIBS)
 
+# The demo's data set too: the training figures are measured on it.
 bench: deps
+	@scripts/deps.sh demo
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/release OPT="-O2 -DNDEBUG" bench-run
 
 bench-run: $(BENCHES) $(CLI)

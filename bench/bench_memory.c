@@ -24,8 +24,8 @@ int main(void)
     pid_t pid;
 
     if (access(FASHION_DIR, R_OK) != 0) {
-        printf("| peak RSS of cgrad train | skipped | | no %s (make demo installs it) |\n",
-               FASHION_DIR);
+        printf("| peak RSS of cgrad train | skipped | | no %s "
+               "(scripts/deps.sh demo installs it) |\n", FASHION_DIR);
         return 0;
     }
     snprintf(cgrad, sizeof cgrad, "%s/cgrad", build);

@@ -300,7 +300,7 @@ static void bench_demo(void)
     double t0 = roof_now();
 
     if (cg_idx_load_dir(FASHION_DIR, &train, &test) != CG_OK) {
-        printf("| demo epoch | skipped | | %s (make demo installs it) |\n", cg_errmsg());
+        printf("| demo epoch | skipped | | %s (scripts/deps.sh demo installs it) |\n", cg_errmsg());
         return;
     }
     printf("| fashion-mnist load (in bench_train) | %.2f | s | gzipped IDX, 70000 images |\n",
