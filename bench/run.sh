@@ -16,10 +16,14 @@ for b in "$BUILD"/bench/bench_*; do
 done
 # Instructions per tiny step, counted by callgrind: repeatable whatever the
 # host is doing. Two runs that differ by 10,000 steps, so that start-up cancels.
+# OpenBLAS at one thread: otherwise its idle threads spin for a time measured
+# in cycles after start-up, and the instructions they spin through vary with
+# how fast valgrind runs (188.4M to 189.1M for the same 11,000 steps).
 if command -v valgrind >/dev/null 2>&1 && [ -x "$BUILD/bench/bench_train" ]; then
     count() {
-        valgrind --tool=callgrind --callgrind-out-file=/dev/null "$BUILD/bench/bench_train" \
-            steps "$1" 2>&1 | sed -n 's/.*Collected : *\([0-9]*\).*/\1/p'
+        OPENBLAS_NUM_THREADS=1 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+            "$BUILD/bench/bench_train" steps "$1" 2>&1 |
+            sed -n 's/.*Collected : *\([0-9]*\).*/\1/p'
     }
     short=$(count 1000) long=$(count 11000)
     if [ -n "$short" ] && [ -n "$long" ]; then
