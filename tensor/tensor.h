@@ -295,7 +295,11 @@ cg_status cg_eigh(cg_tensor *values, cg_tensor *vectors, const cg_tensor *a);
 /* ---- threads --------------------------------------------------------------
  * A pool of threads created once and reused: cg_pool_run runs fn(ctx, t, T)
  * for t = 0..T-1 at once (the caller is thread 0) and returns when all are
- * done. fn must not call cg_pool_run on the same pool. */
+ * done. fn must not call cg_pool_run on the same pool. After a run the
+ * workers (and the caller, while it waits) spin for up to 1 ms before they
+ * sleep, so that the next run of a training step starts at once: a program
+ * that runs other threads of its own right after cg_pool_run shares the
+ * cores with them for that long. */
 
 typedef struct cg_pool cg_pool;
 typedef void (*cg_pool_fn)(void *ctx, int thread, int n_threads);
