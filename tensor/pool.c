@@ -26,8 +26,9 @@
 
 #define CG__POOL_SPIN_NS 1000000
 
-/* A spin wait that gives up after CG__POOL_SPIN_NS: call spin_more() once
- * per check; it reads the clock only every 256 calls. */
+/* A spin wait that gives up after CG__POOL_SPIN_NS: check, then call
+ * spin_more() before the next check; it reads the clock only every 256
+ * calls. */
 struct spin {
     uint64_t deadline;
     unsigned calls;
@@ -85,9 +86,11 @@ static void run_share(cg_pool *p, int index)
 /* Wait until the generation differs from `seen`; false when stopping. */
 static bool wait_for_work(cg_pool *p, unsigned seen)
 {
-    for (struct spin s = {0, 0}; spin_more(&s);)
+    struct spin s = {0, 0};
+    do {
         if (atomic_load(&p->generation) != seen || atomic_load(&p->stopping))
             return !atomic_load(&p->stopping);
+    } while (spin_more(&s));
     pthread_mutex_lock(&p->lock);
     while (atomic_load(&p->generation) == seen && !atomic_load(&p->stopping))
         pthread_cond_wait(&p->wake, &p->lock);
@@ -196,9 +199,11 @@ void cg_pool_run(cg_pool *p, cg_pool_fn fn, void *ctx)
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->lock);
     run_share(p, 0);
-    for (struct spin s = {0, 0}; spin_more(&s);)
+    struct spin s = {0, 0};
+    do {
         if (atomic_load(&p->pending) == 0)
             return;
+    } while (spin_more(&s));
     pthread_mutex_lock(&p->lock);
     while (atomic_load(&p->pending) != 0)
         pthread_cond_wait(&p->done, &p->lock);
