@@ -100,7 +100,28 @@ $(BUILD)/cli/%.o: cli/%.c
 	$(say) CC $@
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/cgrad: $(CLI_SRC:%.c=$(BUILD)/%.o) $(LIB32)
+# The cgrad program holds both precisions: `cgrad gradcheck` checks in double
+# by default (--float for float's errors, --explain shows both). It links
+# libcgrad.a and a copy of libcgrad64.a whose global symbols are renamed
+# cg_ -> cg64_ (cli/lib64.h declares the few it calls). Renaming the built
+# archive keeps one compile of each source, one program to install, and
+# both precisions side by side in one run; see docs/CLI.md, gradcheck.
+OBJCOPY ?= objcopy
+NM      ?= nm
+LIB64_CLI := $(BUILD)/cli/libcg64.a
+# $(call rename64,IN.a,OUT.a): OUT is IN with every defined global symbol
+# that holds "cg_" renamed at its first "cg_" (cg__x too, and the
+# sanitizers' __odr_asan_gen_cg_x).
+rename64 = $(NM) -g --defined-only $(1) | \
+    awk 'NF == 3 && $$3 ~ /cg_/ { s = $$3; sub(/cg_/, "cg64_", s); print $$3, s }' | \
+    sort -u > $(2).syms && $(OBJCOPY) --redefine-syms=$(2).syms $(1) $(2)
+
+$(LIB64_CLI): $(LIB64)
+	@mkdir -p $(@D)
+	$(say) CG64 $@
+	$(Q)$(call rename64,$<,$@)
+
+$(BUILD)/cgrad: $(CLI_SRC:%.c=$(BUILD)/%.o) $(LIB32) $(LIB64_CLI)
 	$(say) CC $@
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -169,9 +190,11 @@ FUZZ_SRC    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SRC    := $(if $(CLI_SRC),$(FUZZ_SRC),$(filter-out tests/fuzz/fuzz_cli.c,$(FUZZ_SRC)))
 FUZZ_BINS   := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_DIR)/%)
 FUZZ_LIB    := $(FUZZ_DIR)/libcgrad-fuzz.a
-# cli/main.c is compiled with its main() renamed (libFuzzer has the main)
+# cli/main.c is compiled with its main() renamed (libFuzzer has the main);
+# the CLI links the double library renamed cg64_ too (see $(LIB64_CLI)).
 FUZZ_CLI_OBJ := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(CLI_SRC))
 $(FUZZ_DIR)/obj/cli/main.o: FUZZ_EXTRA = -Dmain=cgrad_main -Wno-missing-prototypes
+FUZZ_LIB64  := $(FUZZ_DIR)/libcg64-fuzz.a
 
 .PHONY: fuzz fuzz-build fuzz-run valgrind-run
 
@@ -180,15 +203,25 @@ $(FUZZ_DIR)/obj/%.o: %.c
 	$(say) FUZZCC $<
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_EXTRA) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 
+$(FUZZ_DIR)/obj64/%.o: %.c
+	@mkdir -p $(@D)
+	$(say) FUZZCC64 $<
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -DCG_DOUBLE -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
 $(FUZZ_LIB): $(LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 	$(say) AR $@
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(FUZZ_DIR)/fuzz_cli: $(FUZZ_CLI_OBJ)
+$(FUZZ_LIB64): $(LIB_SRC:%.c=$(FUZZ_DIR)/obj64/%.o)
+	$(say) CG64 $@
+	$(Q)rm -f $@.in && $(AR) rcs $@.in $^ && $(call rename64,$@.in,$@)
+
+$(FUZZ_DIR)/fuzz_cli: $(FUZZ_CLI_OBJ) $(FUZZ_LIB64)
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(FUZZ_LIB)
 	$(say) FUZZ $@
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(filter %.o,$^) $(FUZZ_LIB) $(LIBS)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(filter %.o,$^) $(FUZZ_LIB) \
+	    $(filter %cg64-fuzz.a,$^) $(LIBS)
 
 fuzz-build: deps
 	@scripts/deps.sh check

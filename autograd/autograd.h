@@ -219,6 +219,8 @@ struct cg_gradcheck_options {
     double   atol, rtol;  /* pass if |a - n| <= atol + rtol * |n| for every element */
     uint64_t seed;        /* for the output weighting */
     const char *const *input_names; /* n_inputs names for the verdict ("x", "w"), or NULL */
+    bool     at_eps_only; /* compare every element at eps itself, never again at a
+                             smaller step nor skipped (a table of error against step) */
 };
 
 /* The shape the errors of a failing check make, worst input first. */

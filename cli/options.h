@@ -4,7 +4,10 @@
  * Each entry has a long name, the kind of its argument, the commands that
  * accept it, the range or the choices of its value and a help line; the one
  * table drives getopt_long, the validation and the --help texts, so a new
- * option is one line. Parsed values land in one struct cli_settings.
+ * option is one line. An option whose meaning differs by command has one
+ * entry per meaning, for disjoint sets of commands, each with its own help
+ * line (--seed of train seeds the weights and shuffling, of gradcheck the
+ * random inputs). Parsed values land in one struct cli_settings.
  *
  *     struct cli_settings s;
  *     cli_settings_defaults(&s);
@@ -24,7 +27,8 @@ enum cli_command {
     CLI_CMD_EVAL      = 1 << 1,
     CLI_CMD_PREDICT   = 1 << 2,
     CLI_CMD_GRADCHECK = 1 << 3,
-    CLI_CMD_INFO      = 1 << 4
+    CLI_CMD_INFO      = 1 << 4,
+    CLI_CMD_GRAPH     = 1 << 6
 };
 
 /* Choices of the enum options, in the order of their option's choice list. */
@@ -90,6 +94,9 @@ struct cli_settings {
     const char *confusion;
     int         top;
     const char *op;
+    bool        gc_float;           /* gradcheck in float, not double */
+    const char *explain;            /* gradcheck --explain: the op */
+    const char *graph_out;          /* graph: FILE.dot or FILE.svg; NULL: stdout */
     /* positional arguments, in order */
     char       *positional[CLI_MAX_POSITIONAL];
     int         n_positional;
