@@ -166,6 +166,26 @@ enum cg_reduction { CG_REDUCE_MEAN, CG_REDUCE_SUM, CG_REDUCE_BATCHMEAN };
 cg_tensor *cg_kl_div(cg_graph *g, cg_tensor *logp, cg_tensor *target,
                      enum cg_reduction reduction);
 
+/* ---- the graph as a picture ----------------------------------------------- */
+
+/* A label for a leaf tensor in cg_graph_dot's picture ("0.weight"). */
+struct cg_dot_name {
+    const cg_tensor *tensor;
+    const char      *name;
+};
+
+/* Write the part of g's graph that root depends on (every node when root is
+ * NULL) as Graphviz DOT to out: a box per op (its name and output shape), an
+ * ellipse per leaf (a parameter, filled, or data, dashed), an edge per input
+ * labelled with the shape that flows on it, solid where a gradient flows
+ * back and dashed where none does, and the root drawn as the loss. Nodes
+ * and leaves that need a gradient say so. names (n_names entries, or NULL)
+ * label leaves; others are "input", "param". Call it after the forward pass,
+ * before or after cg_backward. CG_ERR_IO when writing fails; the graph is
+ * not changed. (`cgrad graph` writes one for a model; dot -Tsvg draws it.) */
+cg_status cg_graph_dot(const cg_graph *g, const cg_tensor *root,
+                       const struct cg_dot_name *names, int n_names, FILE *out);
+
 /* ---- custom ops ----------------------------------------------------------
  * An op defined outside the library: create its output with cg_op_new, write
  * the forward result into out->data, and save what backward needs in the

@@ -24,6 +24,7 @@ static const struct command commands[] = {
     {"predict", CLI_CMD_PREDICT, cli_predict, "classify images or CSV rows with a model"},
     {"gradcheck", CLI_CMD_GRADCHECK, cli_gradcheck, "check every op's gradient numerically"},
     {"info", CLI_CMD_INFO, cli_info, "show what a model file holds"},
+    {"graph", CLI_CMD_GRAPH, cli_graph, "draw a model's autograd graph (Graphviz DOT or SVG)"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
