@@ -145,7 +145,7 @@ $(BUILD)/tests/f64/%: tests/%.c $(TEST_HELPERS) $(LIB64)
 	$(Q)$(CC) $(ALL_CFLAGS) -DCG_DOUBLE $(TEST_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< \
 	    $(TEST_HELPERS) $(LIB64) $(TEST_LIBS) $(LIBS)
 
-tests: $(TESTS32) $(TESTS64) $(CLI) $(EXAMPLES)
+tests: $(TESTS32) $(TESTS64) $(CLI) $(EXAMPLES) $(EX_BINS)
 
 deps:
 	@scripts/deps.sh
@@ -259,6 +259,63 @@ valgrind-run:
 	echo "valgrind: cgrad end-to-end tests: 0 errors, 0 definite leaks ($$(ls $(BUILD)/valgrind/vg.*.log | wc -l) runs)"
 
 examples: $(EXAMPLES)
+
+# ---- exercises (examples/exercises/, docs/LEARNING.md) -----------------------
+# Each exercise is the learner's file examples/exercises/NAME.c (one function
+# to fill in), a harness/NAME.c that wires it into a graph, and the shared
+# harness/main.c that checks it against the double library and prints the
+# verdict. Built three ways: the learner's file, the solution, and each
+# planted mistake, which is the solution edited by tests/exercises/NAME-what.sed
+# (its first line says the diagnosis it must get). The blank compiles
+# without -Wunused-parameter: its parameters are unused until filled in.
+EX_DIR      := examples/exercises
+EXERCISES   := $(basename $(notdir $(wildcard $(EX_DIR)/*.c)))
+EX_MISTAKES := $(basename $(notdir $(wildcard tests/exercises/*.sed)))
+EX_SHARED   := $(EX_DIR)/harness/main.c $(EX_DIR)/harness/unary.c
+EX_DEPS     := $(EX_SHARED) $(EX_DIR)/exercises.h $(EX_DIR)/harness/harness.h $(LIB64)
+EX_CFLAGS    = $(ALL_CFLAGS) -DCG_DOUBLE -Wno-unused-parameter -I$(EX_DIR)
+EX_BINS     := $(EXERCISES:%=$(BUILD)/exercises/%) \
+               $(EXERCISES:%=$(BUILD)/exercises/solutions/%) \
+               $(EX_MISTAKES:%=$(BUILD)/exercises/mistakes/%)
+# the exercise a mistake belongs to: NAME of NAME-what
+ex_of = $(firstword $(subst -, ,$(1)))
+
+.PHONY: exercise exercises-check
+.SECONDARY: $(EX_MISTAKES:%=$(BUILD)/exercises/mistakes/%.c)
+
+$(BUILD)/exercises/solutions/%: $(EX_DIR)/solutions/%.c $(EX_DIR)/harness/%.c $(EX_DEPS)
+	@mkdir -p $(@D)
+	$(say) CC64 $@
+	$(Q)$(CC) $(EX_CFLAGS) $(LDFLAGS) -o $@ $< $(EX_DIR)/harness/$*.c $(EX_SHARED) $(LIB64) $(LIBS)
+
+$(BUILD)/exercises/mistakes/%.c: tests/exercises/%.sed $(EX_DIR)/solutions/*.c
+	@mkdir -p $(@D)
+	$(Q)sed -f $< $(EX_DIR)/solutions/$(call ex_of,$*).c > $@.tmp && \
+	if cmp -s $@.tmp $(EX_DIR)/solutions/$(call ex_of,$*).c; then \
+	    echo "$<: changes nothing in $(EX_DIR)/solutions/$(call ex_of,$*).c"; rm -f $@.tmp; \
+	    exit 1; fi && mv $@.tmp $@
+
+$(BUILD)/exercises/mistakes/%: $(BUILD)/exercises/mistakes/%.c $(EX_DIR)/harness/*.c $(EX_DEPS)
+	$(say) CC64 $@
+	$(Q)$(CC) $(EX_CFLAGS) $(LDFLAGS) -o $@ $< $(EX_DIR)/harness/$(call ex_of,$*).c \
+	    $(EX_SHARED) $(LIB64) $(LIBS)
+
+$(BUILD)/exercises/%: $(EX_DIR)/%.c $(EX_DIR)/harness/%.c $(EX_DEPS)
+	@mkdir -p $(@D)
+	$(say) CC64 $@
+	$(Q)$(CC) $(EX_CFLAGS) $(LDFLAGS) -o $@ $< $(EX_DIR)/harness/$*.c $(EX_SHARED) $(LIB64) $(LIBS)
+
+# make exercise E=sigmoid: build the learner's file and print its verdict.
+exercise:
+	@if [ -z "$(E)" ] || [ ! -f $(EX_DIR)/$(E).c ]; then \
+	    echo "usage: make exercise E=NAME, NAME one of: $(EXERCISES)"; exit 2; fi
+	@$(MAKE) --no-print-directory $(BUILD)/exercises/$(E)
+	@$(BUILD)/exercises/$(E)
+
+# Every blank fails, every solution passes, every planted mistake gets its
+# diagnosis (tests/test_exercises.c; part of make test).
+exercises-check: $(EX_BINS) $(BUILD)/tests/f64/test_exercises
+	@BUILD=$(BUILD) tests/run.sh $(BUILD)/tests/f64/test_exercises
 
 $(BUILD)/examples/%: examples/%.c $(LIB32)
 	@mkdir -p $(@D)

@@ -297,6 +297,15 @@ struct cg_gradcheck_options cg_gradcheck_defaults(void);
 cg_status cg_gradcheck(cg_gradcheck_fn f, cg_tensor *const *inputs, int n_inputs,
                        void *ctx, const struct cg_gradcheck_options *opts,
                        struct cg_gradcheck_result *result);
+/* The checker's comparison and verdict for any computed array against a
+ * reference: got plays the analytic gradient and want the numeric one,
+ * element by element with opts' atol and rtol (NULL: the defaults), and
+ * result says which elements differ and the pattern they make (not
+ * "overwritten", which needs a backward). got, want: the shape given. For
+ * exercises whose answer is no gradient (an optimizer step). */
+cg_status cg_gradcheck_compare(const double *got, const double *want, int ndim,
+                               const int *shape, const struct cg_gradcheck_options *opts,
+                               struct cg_gradcheck_result *result);
 /* The verdict in words, for a person: "PASS ..." or "FAIL ..." with the worst
  * element (input, index, analytic, numeric, their ratio) and the diagnosis,
  * or why the check proves nothing (vacuous, all skipped). Several lines,

@@ -303,6 +303,37 @@ static void result_init(struct cg_gradcheck_result *r, const struct cg_gradcheck
     r->eps = o->eps;
 }
 
+cg_status cg_gradcheck_compare(const double *got, const double *want, int ndim,
+                               const int *shape, const struct cg_gradcheck_options *opts,
+                               struct cg_gradcheck_result *result)
+{
+    struct checker c;
+    cg_tensor header;
+    cg_tensor *in[1] = {&header};
+    cg_status st;
+
+    if (!got || !want || !result)
+        return cg__fail(CG_ERR_ARG, "cg_gradcheck_compare: %s is NULL",
+                        !got ? "got" : !want ? "want" : "result");
+    if ((st = cg_tensor_init(&header, NULL, ndim, shape)) != CG_OK)
+        return st;
+    memset(&c, 0, sizeof c);
+    c.o = opts ? *opts : cg_gradcheck_defaults();
+    c.r = result;
+    c.inputs = in;
+    c.n_inputs = 1;
+    result_init(result, &c.o);
+    if ((st = cg__gc_data_init(&c.d, in, 1)) != CG_OK)
+        return st;
+    for (size_t k = 0; k < header.size; k++) {
+        c.d.a[k] = got[k];
+        compare(&c, 0, k, got[k], want[k]);
+    }
+    finish(&c);
+    cg__gc_data_deinit(&c.d);
+    return CG_OK;
+}
+
 cg_status cg_gradcheck(cg_gradcheck_fn f, cg_tensor *const *inputs, int n_inputs,
                        void *ctx, const struct cg_gradcheck_options *opts,
                        struct cg_gradcheck_result *result)

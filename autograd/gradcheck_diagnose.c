@@ -118,12 +118,13 @@ static int cmp_double(const void *p, const void *q)
 }
 
 /* One constant c with analytic = c * numeric at every compared element
- * (the median ratio over the elements clear of atol, then verified); 0 when
- * there is none. */
+ * (the median ratio over the elements clear of atol, then verified to
+ * 0.1%, or to rtol when looser); 0 when there is none. */
 static double constant_factor(const struct view *v)
 {
     size_t m = 0;
     double *ratios = cg__malloc((v->x->size ? v->x->size : 1) * sizeof *ratios), c;
+    double rel = v->rtol > 1e-3 ? v->rtol : 1e-3;
 
     if (!ratios)
         return 0;
@@ -139,7 +140,7 @@ static double constant_factor(const struct view *v)
     cg__free(ratios);
     for (size_t k = 0; k < v->x->size; k++)
         if (checked(v, k) && fabs(v->a[k] - c * v->n[k]) >
-                                 v->atol * (1 + fabs(c)) + v->rtol * fabs(c * v->n[k]))
+                                 v->atol * (1 + fabs(c)) + rel * fabs(c * v->n[k]))
             return 0;
     return c;
 }
