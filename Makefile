@@ -145,7 +145,7 @@ $(BUILD)/tests/f64/%: tests/%.c $(TEST_HELPERS) $(LIB64)
 	$(Q)$(CC) $(ALL_CFLAGS) -DCG_DOUBLE $(TEST_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< \
 	    $(TEST_HELPERS) $(LIB64) $(TEST_LIBS) $(LIBS)
 
-tests: $(TESTS32) $(TESTS64) $(CLI) $(EXAMPLES) $(EX_BINS)
+tests: $(TESTS32) $(TESTS64) $(CLI) $(EXAMPLES)
 
 deps:
 	@scripts/deps.sh
@@ -281,6 +281,7 @@ EX_BINS     := $(EXERCISES:%=$(BUILD)/exercises/%) \
 ex_of = $(firstword $(subst -, ,$(1)))
 
 .PHONY: exercise exercises-check
+tests: $(EX_BINS)
 .SECONDARY: $(EX_MISTAKES:%=$(BUILD)/exercises/mistakes/%.c)
 
 $(BUILD)/exercises/solutions/%: $(EX_DIR)/solutions/%.c $(EX_DIR)/harness/%.c $(EX_DEPS)
