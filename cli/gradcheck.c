@@ -35,7 +35,7 @@ static const struct precision doubles = {"double", "F64", DBL_EPSILON / 2,
                                          cg64_gradcheck_defaults,
                                          cg64_gradcheck_suite_run_dims, cg64_errmsg,
                                          cg64_clear_error};
-static const struct precision floats = {"float", "F32", FLT_EPSILON / 2, cg_gradcheck_defaults,
+static const struct precision floats = {"float", "F32", (double)FLT_EPSILON / 2, cg_gradcheck_defaults,
                                         cg_gradcheck_suite_run_dims, cg_errmsg,
                                         cg_clear_error};
 
