@@ -484,8 +484,12 @@ cg_status cg_fit(cg_model *m, cg_optim *opt, const cg_dataset *train_set,
     r->end = CG_FIT_END_ERROR;
     r->best_val_loss = (double)NAN;
     r->val = (struct cg_eval_result){(double)NAN, (double)NAN, 0};
+    /* A NULL model or optimizer is what a failed constructor returned: its
+     * message is kept, as ops keep the first error of a forward pass. */
     if (!m || !opt || !train_set || !settings)
-        return cg__fail(CG_ERR_ARG, "cg_fit: NULL model, optimizer, data set or settings");
+        return cg_errcode() != CG_OK ? cg_errcode()
+                                     : cg__fail(CG_ERR_ARG, "cg_fit: NULL model, optimizer, "
+                                                "data set or settings");
     memset(&f, 0, sizeof f);
     f.model = m;
     f.opt = opt;

@@ -194,7 +194,7 @@ cg_status cg__save_model(const struct cg__fit *f, const char *path,
         kv[n++] = (struct cg_meta_kv){"epochs", epochs};
         kv[n++] = (struct cg_meta_kv){"steps", steps};
         if (f->r->restored) {
-            snprintf(best, sizeof best, "%d", f->r->best_epoch);
+            snprintf(best, sizeof best, "%d", f->st.best_epoch);
             kv[n++] = (struct cg_meta_kv){"best_epoch", best};
         }
     }
