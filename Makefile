@@ -48,14 +48,14 @@ endif
 ALL_CFLAGS = -std=c11 $(OPT) $(VECT) $(WARN) -D_POSIX_C_SOURCE=200809L -I. $(PKG_CFLAGS) $(CFLAGS)
 LIBS = $(PKG_LIBS) -lpthread -lm
 
-LIB_SRC  := $(sort $(wildcard tensor/*.c autograd/*.c nn/*.c optim/*.c data/*.c))
+LIB_SRC  := $(sort $(wildcard tensor/*.c autograd/*.c nn/*.c optim/*.c data/*.c train/*.c))
 CLI_SRC  := $(sort $(wildcard cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_HELPERS := $(filter-out $(TEST_SRC),$(sort $(wildcard tests/*.c)))
 EX_SRC   := $(sort $(wildcard examples/*.c))
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 HEADERS  := cgrad.h $(sort $(wildcard tensor/tensor.h autograd/autograd.h nn/nn.h \
-                                       optim/optim.h data/data.h))
+                                       optim/optim.h data/data.h train/train.h))
 
 OBJ32 := $(LIB_SRC:%.c=$(BUILD)/f32/%.o)
 OBJ64 := $(LIB_SRC:%.c=$(BUILD)/f64/%.o)

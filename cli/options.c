@@ -22,6 +22,7 @@ const char *const cli_act_names[] = {"relu", "sigmoid", "tanh", "leaky_relu", NU
 const char *const cli_loss_names[] = {"auto", "ce", "mse", NULL};
 const char *const cli_optim_names[] = {"sgd", "rmsprop", "adagrad", "adam", "adamw", NULL};
 const char *const cli_schedule_names[] = {"none", "step", "exp", "cosine", NULL};
+const char *const cli_nonfinite_names[] = {"stop", "skip", NULL};
 
 /* ---- the table ---------------------------------------------------------- */
 
@@ -139,11 +140,23 @@ static const struct opt table[] = {
      "random seed for the weights, shuffling, dropout (default 1)"},
     {"threads", K_INT, TRAIN | EVAL | PREDICT, OFF(threads), 1, 64, 0, NULL,
      "N", "Training", "threads: each batch is split across them (default 1)"},
+    {"on-nonfinite", K_ENUM, TRAIN, OFF(on_nonfinite), 0, 0, 0, cli_nonfinite_names,
+     "stop|skip", "Training",
+     "a loss or gradient that is not finite stops the run, or its batch is skipped "
+     "(default stop)"},
+    {"patience", K_INT, TRAIN, OFF(patience), 1, 1e9, 0, NULL, "N", "Training",
+     "stop when N epochs in a row have not lowered the best validation loss"},
+    {"min-delta", K_DOUBLE, TRAIN, OFF(min_delta), 0, BIG, 0, NULL, "F", "Training",
+     "what counts as lower for --patience: by more than F (default 0)"},
+    {"restore-best", K_TRUE, TRAIN, OFF(restore_best), 0, 0, 0, NULL, NULL, "Training",
+     "end with the weights of the epoch of lowest validation loss"},
     /* output */
     {"out", K_STRING, TRAIN, OFF(out), 0, 0, 0, NULL, "FILE", "Output",
      "the trained model (default model.safetensors)"},
     {"checkpoint", K_STRING, TRAIN, OFF(checkpoint), 0, 0, 0, NULL, "FILE", "Output",
      "save model and optimizer state here after every epoch"},
+    {"checkpoint-steps", K_LONG, TRAIN, OFF(checkpoint_steps), 1, 1e15, 0, NULL, "N",
+     "Output", "also write the checkpoint every N optimizer steps"},
     {"resume", K_STRING, TRAIN, OFF(resume), 0, 0, 0, NULL, "FILE", "Output",
      "continue the run saved in this checkpoint"},
     {"metrics", K_STRING, TRAIN, OFF(metrics), 0, 0, 0, NULL, "FILE.csv", "Output",
@@ -460,6 +473,8 @@ static int check_combinations(const char *cmd, const struct cli_settings *s)
         return cli_usage_error(cmd, "--nesterov needs --momentum > 0 and no --dampening");
     if (s->resume && s->init)
         return cli_usage_error(cmd, "--resume and --init cannot be used together");
+    if (s->checkpoint_steps && !s->checkpoint)
+        return cli_usage_error(cmd, "--checkpoint-steps needs --checkpoint");
     if (s->plot && !cli_has_suffix(s->plot, ".svg") && !cli_has_suffix(s->plot, ".png"))
         return cli_usage_error(cmd, "--plot: '%s' does not end in .svg or .png", s->plot);
     if (s->explain && (s->json || s->op))

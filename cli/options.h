@@ -41,6 +41,7 @@ enum cli_optim     { CLI_OPTIM_SGD, CLI_OPTIM_RMSPROP, CLI_OPTIM_ADAGRAD, CLI_OP
                      CLI_OPTIM_ADAMW };
 enum cli_schedule  { CLI_SCHED_NONE, CLI_SCHED_STEP, CLI_SCHED_EXP, CLI_SCHED_COSINE };
 enum cli_color     { CLI_COLOR_AUTO, CLI_COLOR_GRAY, CLI_COLOR_RGB };
+enum cli_nonfinite { CLI_NONFINITE_STOP, CLI_NONFINITE_SKIP };
 
 extern const char *const cli_format_names[];    /* "auto", "csv", "idx", "images" */
 extern const char *const cli_task_names[];
@@ -49,6 +50,7 @@ extern const char *const cli_act_names[];
 extern const char *const cli_loss_names[];
 extern const char *const cli_optim_names[];
 extern const char *const cli_schedule_names[];
+extern const char *const cli_nonfinite_names[];
 
 #define CLI_MAX_HIDDEN 16
 #define CLI_MAX_POSITIONAL 64
@@ -87,8 +89,14 @@ struct cli_settings {
     bool        no_shuffle;
     uint64_t    seed;
     int         threads;
+    int         on_nonfinite;       /* enum cli_nonfinite */
+    /* early stopping */
+    int         patience;           /* 0: off */
+    double      min_delta;
+    bool        restore_best;
     /* output */
     const char *out, *checkpoint, *resume, *metrics, *plot;
+    long        checkpoint_steps;   /* 0: at epochs' ends only */
     bool        json, quiet;
     /* eval, predict, gradcheck */
     const char *confusion;

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "engine.h"
 #include "input.h"
 #include "model_file.h"
 #include "options.h"
@@ -17,7 +16,8 @@
 struct predictor {
     const struct cli_settings *s;
     struct cli_model_file *mf;
-    struct cli_engine e;
+    cg_trainer *tr;         /* runs each batch's forward pass on --threads threads */
+    int       batch, in, out;
     cg_float *x, *y;      /* [batch, in], [batch, out] */
     int      *order;      /* [out] classes by probability */
     const char *names[512];   /* the inputs of the pending batch */
@@ -53,7 +53,7 @@ static void rank(struct predictor *p, const cg_float *prob, int k)
 
 static void emit(struct predictor *p, int i)
 {
-    int out = p->e.out, top = p->s->top < out ? p->s->top : out;
+    int out = p->out, top = p->s->top < out ? p->s->top : out;
     const cg_float *y = p->y + (size_t)i * (size_t)out;
     char buf[32];
     if (p->mf->classify)
@@ -105,8 +105,11 @@ static int flush(struct predictor *p)
     if (!p->pending)
         return CLI_OK;
     cg_norm_apply(&p->mf->norm, p->x, (size_t)p->pending);
-    if (cli_predict_rows(&p->e, p->x, p->pending, p->y) != CG_OK)
+    struct cg_batch b = {p->x, NULL, NULL, p->pending};
+    if (cg_trainer_forward(p->tr, &b, p->y, NULL) != CG_OK)
         return cli_error("%s: %s", p->mf->path, cg_errmsg());
+    if (p->mf->classify)   /* probabilities */
+        cg_kernel_softmax_rows(p->y, p->y, p->pending, p->out);
     for (int i = 0; i < p->pending; i++)
         emit(p, i);
     p->pending = 0;
@@ -116,11 +119,11 @@ static int flush(struct predictor *p)
 /* The next free row of the batch buffer, after a flush if it is full. */
 static cg_float *next_row(struct predictor *p, const char *name, long row, int *rc)
 {
-    if (p->pending == p->e.batch && (*rc = flush(p)) != CLI_OK)
+    if (p->pending == p->batch && (*rc = flush(p)) != CLI_OK)
         return NULL;
     p->names[p->pending] = name;
     p->rows[p->pending] = row;
-    return p->x + (size_t)p->pending * (size_t)p->e.in;
+    return p->x + (size_t)p->pending * (size_t)p->in;
 }
 
 static int add_image(struct predictor *p, const char *path)
@@ -154,9 +157,9 @@ static int add_csv(struct predictor *p, const char *path)
         return cli_error("%s%s%s", strstr(msg, path) ? "" : path, strstr(msg, path) ? "" : ": ",
                          msg);
     }
-    if (cg_dataset_features(ds) != p->e.in) {
+    if (cg_dataset_features(ds) != p->in) {
         rc = cli_error("%s: %d columns, but %s takes %d features (leave out the label column)",
-                       path, cg_dataset_features(ds), p->mf->path, p->e.in);
+                       path, cg_dataset_features(ds), p->mf->path, p->in);
         goto out;
     }
     for (size_t i = 0; i < cg_dataset_size(ds); i++) {
@@ -188,12 +191,16 @@ int cli_predict(int argc, char **argv)
     }
     p.s = &s;
     p.mf = &mf;
-    int batch = 256, in = cg_model_input_size(mf.model), out = cg_model_output_size(mf.model);
-    p.x = calloc((size_t)batch * (size_t)in, sizeof *p.x);
-    p.y = calloc((size_t)batch * (size_t)out, sizeof *p.y);
-    p.order = calloc((size_t)out, sizeof *p.order);
+    p.batch = 256;
+    p.in = cg_model_input_size(mf.model);
+    p.out = cg_model_output_size(mf.model);
+    p.x = calloc((size_t)p.batch * (size_t)p.in, sizeof *p.x);
+    p.y = calloc((size_t)p.batch * (size_t)p.out, sizeof *p.y);
+    p.order = calloc((size_t)p.out, sizeof *p.order);
+    cg_set_blas_threads(1);
     if (!p.x || !p.y || !p.order ||
-        cli_engine_init(&p.e, mf.model, NULL, batch, mf.classify, mf.mse, 0, s.threads) != CG_OK) {
+        !(p.tr = cg_trainer_new(mf.model, mf.mse ? CG_LOSS_MSE : CG_LOSS_CROSS_ENTROPY,
+                                s.threads))) {
         rc = cli_error("out of memory");
         goto out;
     }
@@ -223,7 +230,7 @@ int cli_predict(int argc, char **argv)
         free(p.json_text);
     }
 out:
-    cli_engine_deinit(&p.e);
+    cg_trainer_free(p.tr);
     free(p.x);
     free(p.y);
     free(p.order);

@@ -201,6 +201,14 @@ void      cg_norm_deinit(struct cg_norm *norm);
 void      cg_norm_apply(const struct cg_norm *norm, cg_float *x, size_t rows);
 /* The name of a kind: "none", "zscore", "minmax". */
 const char *cg_norm_kind_name(cg_norm_kind kind);
+/* *norm as the one line of text a model file stores: "zscore N o0 ... s0 ...",
+ * numbers that read back exactly. Writes at most n bytes of buf (NULL with
+ * n 0 to measure), terminated when n > 0, as snprintf; returns the length
+ * of the whole text. */
+size_t    cg_norm_print(const struct cg_norm *norm, char *buf, size_t n);
+/* Read what cg_norm_print wrote into *norm (release with cg_norm_deinit).
+ * CG_ERR_FORMAT on bad text. */
+cg_status cg_norm_parse(struct cg_norm *norm, const char *text);
 
 /* ---- mini-batches -------------------------------------------------------- */
 

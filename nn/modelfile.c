@@ -83,6 +83,13 @@ static cg_status fill_meta(struct cg_meta_kv *kv, int *n, const struct cg_model_
 
 cg_status cg_model_save(const cg_model *m, const char *path, const struct cg_model_meta *meta)
 {
+    return cg_model_save_extra(m, path, meta, NULL, 0);
+}
+
+cg_status cg_model_save_extra(const cg_model *m, const char *path,
+                              const struct cg_model_meta *meta,
+                              const struct cg_named_tensor *extra, int n_extra)
+{
     struct cg_named_tensor *t = NULL;
     struct cg_meta_kv *kv = NULL;
     char spec[CG_NN_SPEC_MAX], input[16], *classes = NULL;
@@ -95,21 +102,25 @@ cg_status cg_model_save(const cg_model *m, const char *path, const struct cg_mod
     if (meta && (meta->n_extra < 0 || meta->n_classes < 0 ||
                  (meta->n_extra && !meta->extra) || (meta->n_classes && !meta->classes)))
         return cg__fail(CG_ERR_ARG, "cg_model_save: bad metadata lists");
+    if (n_extra < 0 || (n_extra && !extra))
+        return cg__fail(CG_ERR_ARG, "cg_model_save: bad list of extra tensors");
     if ((st = cg_model_spec(m, spec, sizeof spec)) != CG_OK)
         return st;
     snprintf(input, sizeof input, "%d", cg_model_input_size(m));
     p = cg_model_params(m, &np);
     if (meta && meta->classes && (st = classes_json(&classes, meta)) != CG_OK)
         goto out;
-    if (!(t = cg__calloc((size_t)np, sizeof *t)) ||
+    if (!(t = cg__calloc((size_t)np + (size_t)n_extra, sizeof *t)) ||
         !(kv = cg__calloc((size_t)N_FIXED + (size_t)(meta ? meta->n_extra : 0), sizeof *kv))) {
         st = CG_ERR_NOMEM;
         goto out;
     }
     for (int i = 0; i < np; i++)
         t[i] = (struct cg_named_tensor){p[i].name, p[i].tensor};
+    for (int i = 0; i < n_extra; i++)
+        t[np + i] = extra[i];   /* a name that repeats a parameter's is refused below */
     if ((st = fill_meta(kv, &nkv, meta, spec, input, classes)) == CG_OK)
-        st = cg_safetensors_save(path, t, np, kv, nkv);
+        st = cg_safetensors_save(path, t, np + n_extra, kv, nkv);
 out:
     cg__free(kv);
     cg__free(t);

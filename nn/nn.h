@@ -261,6 +261,12 @@ struct cg_model_meta {
 /* Save m's parameters and meta (NULL = none) to path, atomically. An extra
  * key that is one of the reserved keys above is CG_ERR_ARG. */
 cg_status cg_model_save(const cg_model *m, const char *path, const struct cg_model_meta *meta);
+/* cg_model_save with more tensors after the parameters (a checkpoint's
+ * optimizer state): the file is still a model file. A name that is also a
+ * parameter's is CG_ERR_ARG. */
+cg_status cg_model_save_extra(const cg_model *m, const char *path,
+                              const struct cg_model_meta *meta,
+                              const struct cg_named_tensor *extra, int n_extra);
 /* Load a cgrad model file: rebuild the model from "spec" and copy every
  * tensor (missing tensor, shape mismatch or a file without cgrad metadata is
  * CG_ERR_FORMAT naming file and tensor). meta_out (may be NULL) receives the
