@@ -180,6 +180,16 @@ cg_dataset *cg_image_folder_load(const char *root, const struct cg_image_options
  * 0..255 (apply the model's cg_norm next). For `cgrad predict`. */
 cg_status   cg_image_load_features(const char *path, int width, int height, int channels,
                                    cg_float *out);
+/* True when path ends in one of the image extensions above (any case). */
+bool        cg_image_is_file_name(const char *path);
+/* Every image file (by its extension) under root at any depth, hidden
+ * entries skipped, sorted by path (strcmp): a new array of *n new strings
+ * "root/cat/1.png" (for `cgrad predict MODEL photos/`); free it with
+ * cg_image_files_free. A folder without images gives *n = 0. An unreadable
+ * folder is CG_ERR_IO naming it; a symbolic link loop CG_ERR_FORMAT. */
+cg_status   cg_image_files(const char *root, char ***paths, size_t *n);
+/* Free what cg_image_files returned; NULL is a no-op. */
+void        cg_image_files_free(char **paths, size_t n);
 
 /* ---- normalization ------------------------------------------------------- */
 
