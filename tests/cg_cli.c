@@ -98,3 +98,20 @@ void cg_cli_write(const struct cg_cli *c, const char *name, const char *text)
     fputs(text, f);
     assert_int_equal(fclose(f), 0);
 }
+
+void cg_cli_name_inputs(const struct cg_cli *c, const char *from, const char *to,
+                        const char *const *names, int n)
+{
+    char in[PATH_MAX], out[PATH_MAX];
+    struct cg_model_meta meta;
+    snprintf(in, sizeof in, "%s/%s", c->dir, from);
+    snprintf(out, sizeof out, "%s/%s", c->dir, to);
+    cg_model *m = cg_model_load(in, &meta);
+    assert_non_null(m);
+    struct cg_model_meta copy = meta;
+    copy.features = names;
+    copy.n_features = n;
+    assert_int_equal(cg_model_save(m, out, &copy), CG_OK);
+    cg_model_meta_deinit(&meta);
+    cg_model_free(m);
+}

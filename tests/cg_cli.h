@@ -43,6 +43,10 @@ void cg_cli_expect(struct cg_cli *c, int want, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Write text to a file in the folder. */
 void cg_cli_write(const struct cg_cli *c, const char *name, const char *text);
+/* Copy model file `from` to `to` (in the folder) with the input names a
+ * trainer stores for CSV data ("features") added, through the library. */
+void cg_cli_name_inputs(const struct cg_cli *c, const char *from, const char *to,
+                        const char *const *names, int n);
 /* The exit status of `cmd` run through system() (128 + signal if killed). */
 int  cg_cli_system(const char *cmd);
 
