@@ -307,9 +307,9 @@ static void test_man_page_renders_and_says_what_help_says(void **state)
         int options = 0;
         for (char *l = cli.out; *l; l = strchr(l, '\n') + 1, options++) {
             char want[128];
-            snprintf(want, sizeof want, "       %.*s", (int)(strchr(l, '\n') - l), l);
+            snprintf(want, sizeof want, "\n       %.*s", (int)(strchr(l, '\n') - l), l);
             if (!strstr(man, want))
-                fail_msg("the man page lacks `%s` of cgrad %s", want + 7, names[c]);
+                fail_msg("the man page lacks `%s` of cgrad %s", want + 8, names[c]);
         }
         assert_true(options >= 2);
         char section[64];
