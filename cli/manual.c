@@ -92,10 +92,16 @@ static int command_section(FILE *out, const struct cli_command_info *c)
         return 1;
     }
     fprintf(out, ".SS \"cgrad %s %s\"\n", c->name, c->args);
-    char *save = NULL, *lines[512];
+    enum { MAX_LINES = 1024 };   /* train's help has about 50 */
+    char *save = NULL, *lines[MAX_LINES];
     int n = 0;
-    for (char *l = strtok_r(text, "\n", &save); l && n < 512; l = strtok_r(NULL, "\n", &save))
+    for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        if (n == MAX_LINES) {
+            free(text);
+            return 1;
+        }
         lines[n++] = l;
+    }
     /* line 0 is the usage, written above; the exit status has its section */
     for (int i = 1; i < n; i++) {
         if (strncmp(lines[i], "Exit status:", 12) == 0)
@@ -136,7 +142,8 @@ int cli_write_man(FILE *out)
           ".SH COMMANDS\n", out);
     for (int i = 0; cli_command_info(i, &c); i++)
         if (command_section(out, &c) != 0)
-            return cli_error("out of memory");
+            return cli_error("the help of `cgrad %s` does not fit the manual page's writer "
+                             "(out of memory, or over 1024 lines)", c.name);
     fputs(".SS \"cgrad help [COMMAND]\"\n"
           "The list of commands, or the options of COMMAND (as \\fBcgrad COMMAND \\-\\-help\\fR).\n"
           "\\fBcgrad help \\-\\-man\\fR writes this page and \\fBcgrad help "
