@@ -166,8 +166,10 @@ static int write_tour(const char *path, bool demo)
         else if (tour && strncmp(line, "```", 3) == 0)
             sh = !sh && strcmp(line, "```sh\n") == 0;
         else if (tour && sh && (demo || !strstr(line, "# after make demo"))) {
+            size_t len = strlen(line);
             fputs(line, out);
-            n += line[strlen(line) - 2] != '\\';   /* a continued line is one command */
+            /* a continued line is one command with the next; a blank one none */
+            n += len > 1 && line[len - 2] != '\\';
         }
     }
     fclose(in);
