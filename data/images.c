@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -311,6 +312,10 @@ cg_status cg_image_load_features(const char *path, int width, int height, int ch
         !cg__mul_size((size_t)width * (size_t)height, (size_t)channels, &n))
         return cg__fail(CG_ERR_ARG, "%s: bad target shape %dx%dx%d", path, width, height,
                         channels);
+    /* a file named on a command line may be missing: say so as for a CSV
+     * (the decoder's own reason would be "can't fopen") */
+    if (access(path, R_OK) != 0)
+        return cg__fail(CG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     if (!(buf = cg__malloc(n)))
         return CG_ERR_NOMEM;
     st = decode_into(path, width, height, channels, false, buf);

@@ -471,6 +471,10 @@ static void test_image_files_lists_every_image_sorted(void **state)
         assert_string_equal(paths[i], at(0, want[i]));
     cg_image_files_free(paths, n);
     assert_true(cg_image_is_file_name("x/Y.JpEg"));
+    /* one file that is not there, as predict may be given */
+    cg_float px[4];
+    assert_int_equal(cg_image_load_features(at(0, "tree/none.png"), 2, 2, 1, px), CG_ERR_IO);
+    assert_errmsg_contains("tree/none.png: cannot open: No such file or directory");
     assert_false(cg_image_is_file_name("x.png/notes"));
 
     /* a folder without images is no error; a missing one is */
