@@ -155,45 +155,47 @@ static const struct doc_case *find_case(const struct doc_case *cases, size_t n,
 
 /* ---- documented messages ------------------------------------------------------------ */
 
-/* Every "cgrad: ..." of CLI.md: the lines of its code blocks and the
- * `cgrad: ...` spans of its prose. */
+/* Check one quoted message (white space squeezed): its case, if it is one
+ * the program can be run on, must print it. Returns 1 if checked. */
+static int check_quoted(const char *at, size_t len)
+{
+    char msg[2048];
+    snprintf(msg, sizeof msg, "%.*s", (int)len, at);
+    squeeze(msg);
+    const struct doc_case *c = find_case(cli_cases, sizeof cli_cases / sizeof cli_cases[0],
+                                         msg, false);
+    if (!c)
+        fail_msg("docs/CLI.md quotes \"%s\": add its case to tests/test_docs.c", msg);
+    if (c->cmd)
+        check_message(c->cmd, msg);
+    return c->cmd != NULL;
+}
+
+/* Every "cgrad: ..." of CLI.md: the lines of its code blocks, then the
+ * `cgrad: ...` spans of its prose (the code blocks blanked out first). */
 static void test_cli_md_messages_are_the_programs(void **state)
 {
     (void)state;
-    char *doc = read_doc("docs/CLI.md"), msg[2048];
+    char *doc = read_doc("docs/CLI.md");
     int checked = 0;
     bool fence = false;
     for (char *p = doc; *p;) {
         char *end = strchr(p, '\n');
         size_t n = end ? (size_t)(end - p) : strlen(p);
-        if (strncmp(p, "```", 3) == 0)
+        bool marker = strncmp(p, "```", 3) == 0;
+        if (marker)
             fence = !fence;
-        const char *at = NULL;
-        size_t len = 0;
-        if (fence && strncmp(p, "cgrad: ", 7) == 0) {
-            at = p, len = n;
-        } else if (!fence) {
-            char *q = strstr(p, "`cgrad: ");
-            if (q && q < p + n) {
-                char *close = strchr(q + 1, '`');
-                assert_non_null(close);
-                at = q + 1, len = (size_t)(close - q - 1);
-                end = strchr(close, '\n');   /* resume after the span */
-            }
-        }
-        if (at) {
-            snprintf(msg, sizeof msg, "%.*s", (int)len, at);
-            squeeze(msg);
-            const struct doc_case *c = find_case(cli_cases, sizeof cli_cases /
-                                                 sizeof cli_cases[0], msg, false);
-            if (!c)
-                fail_msg("docs/CLI.md quotes \"%s\": add its case to tests/test_docs.c", msg);
-            if (c->cmd) {
-                check_message(c->cmd, msg);
-                checked++;
-            }
-        }
-        p = end ? end + 1 : p + n;
+        if (fence && !marker && strncmp(p, "cgrad: ", 7) == 0)
+            checked += check_quoted(p, n);
+        if (fence || marker)
+            memset(p, ' ', n);
+        p += n + (end != NULL);
+    }
+    for (char *q = doc; (q = strstr(q, "`cgrad: "));) {
+        char *close = strchr(q + 1, '`');
+        assert_non_null(close);
+        checked += check_quoted(q + 1, (size_t)(close - q - 1));
+        q = close + 1;
     }
     free(doc);
     assert_int_equal(checked, 7);
