@@ -313,7 +313,7 @@ static void test_man_page_renders_and_says_what_help_says(void **state)
             if (!strstr(man, want))
                 fail_msg("the man page lacks `%s` of cgrad %s", want + 8, names[c]);
         }
-        assert_true(options >= 2);
+        assert_true(options >= 1);   /* --help at least */
         char section[64];
         snprintf(section, sizeof section, "\n   cgrad %.31s ", names[c]);
         assert_non_null(strstr(man, section));
@@ -361,7 +361,7 @@ static void test_completion_offers_options_and_values(void **state)
         cg_cli_expect(&cli, 0, "cgrad %s --help | sed -n 's/^  \\(--[^ ]*\\).*/\\1/p'",
                       names[c]);
         sorted_words(cli.out, want, sizeof want);
-        assert_true(strlen(want) > 8);
+        assert_non_null(strstr(want, "--help "));
         snprintf(words, sizeof words, "cgrad %.31s --", names[c]);
         sorted_words(complete(words), got, sizeof got);
         assert_string_equal(got, want);
