@@ -7,7 +7,8 @@
 #   make examples    build examples/
 #   make bench       release build, run the benchmarks (never part of test)
 #   make demo        train the Fashion-MNIST demo model
-#   make install     PREFIX (default /usr/local) and DESTDIR honoured
+#   make install     PREFIX (default /usr/local) and DESTDIR honoured; the man
+#                    page and the bash completion under PREFIX/share
 #   make uninstall / clean / fmt / lint
 #
 # BUILD names the build folder (default build/), so that several builds can
@@ -71,7 +72,12 @@ BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
         clean fmt lint deps
 .DEFAULT_GOAL := all
 
-all: $(LIB32) $(LIB64) $(CLI) $(BUILD)/cgrad.pc
+# The man page and the bash completion are written by the program from its
+# own option table (cli/manual.c), so they say what --help says.
+MAN        := $(if $(CLI),$(BUILD)/cgrad.1)
+COMPLETION := $(if $(CLI),$(BUILD)/cgrad.bash)
+
+all: $(LIB32) $(LIB64) $(CLI) $(BUILD)/cgrad.pc $(MAN) $(COMPLETION)
 
 lib: $(LIB32) $(LIB64)
 
@@ -125,9 +131,27 @@ $(BUILD)/cgrad: $(CLI_SRC:%.c=$(BUILD)/%.o) $(LIB32) $(LIB64_CLI)
 	$(say) CC $@
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/cgrad.pc: cgrad.pc.in cgrad.h
+$(BUILD)/cgrad.pc: cgrad.pc.in cgrad.h $(BUILD)/prefix
 	@mkdir -p $(@D)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+
+# cgrad.pc holds PREFIX: the stamp changes whenever PREFIX differs from the
+# last build's, so `make` then `make install PREFIX=~/.local` installs a
+# cgrad.pc that points to ~/.local.
+$(BUILD)/prefix: FORCE
+	@mkdir -p $(@D)
+	@echo '$(PREFIX)' | cmp -s - $@ 2>/dev/null || echo '$(PREFIX)' > $@
+
+.PHONY: FORCE
+FORCE:
+
+$(BUILD)/cgrad.1: $(BUILD)/cgrad
+	$(say) GEN $@
+	$(Q)$(BUILD)/cgrad help --man > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/cgrad.bash: $(BUILD)/cgrad
+	$(say) GEN $@
+	$(Q)$(BUILD)/cgrad help --bash-completion > $@.tmp && mv $@.tmp $@
 
 # ---- tests ------------------------------------------------------------------
 # Every tests/test_*.c is one cmocka program, built against both libraries;
@@ -357,11 +381,18 @@ install: all
 	    install -d $(DESTDIR)$(PREFIX)/include/cgrad/$$(dirname $$h) && \
 	    install -m 644 $$h $(DESTDIR)$(PREFIX)/include/cgrad/$$h || exit 1; done
 	$(if $(CLI),install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin)
+	$(if $(CLI),install -d $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions)
+	$(if $(CLI),install -m 644 $(MAN) $(DESTDIR)$(PREFIX)/share/man/man1/cgrad.1)
+	$(if $(CLI),install -m 644 $(COMPLETION) \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/cgrad)
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libcgrad.a $(DESTDIR)$(PREFIX)/lib/libcgrad64.a
 	rm -f $(DESTDIR)$(PREFIX)/lib/pkgconfig/cgrad.pc $(DESTDIR)$(PREFIX)/bin/cgrad
 	rm -rf $(DESTDIR)$(PREFIX)/include/cgrad
+	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/cgrad.1 \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/cgrad
 
 clean:
 	rm -rf $(BUILD)

@@ -105,6 +105,11 @@ int main(int argc, char **argv)
     }
     const char *name = argv[1];
     if (strcmp(name, "help") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+        /* generated from the option table: make writes them for make install */
+        if (argc == 3 && strcmp(argv[2], "--man") == 0)
+            return cli_write_man(stdout);
+        if (argc == 3 && strcmp(argv[2], "--bash-completion") == 0)
+            return cli_write_bash_completion(stdout);
         if (argc > 2) {
             const struct command *c = find(argv[2]);
             if (!c)

@@ -210,8 +210,9 @@ static const struct command commands[] = {
      "confusion matrix. The last line is `accuracy <value>`.",
      2, 2, {"MODEL", "DATA"}},
     {CLI_CMD_PREDICT, "predict", "MODEL INPUT... [options]",
-     "Predict the class (and its probability) or the values of each image file,\n"
-     "or of each row of a CSV file without the label column.",
+     "Predict the class (and its probability) or the values of each image file\n"
+     "(a folder: every image in it, at any depth) or of each row of a CSV file\n"
+     "(- reads standard input); a CSV may still hold its label column.",
      2, CLI_MAX_POSITIONAL, {"MODEL", "INPUT"}},
     {CLI_CMD_GRADCHECK, "gradcheck", "[options]",
      "Check the gradient of every op and loss against central finite differences\n"
@@ -587,4 +588,26 @@ void cli_print_help(enum cli_command cmd, FILE *out)
     fprintf(out, "  %-26s  %s\n", "--help", "show this help");
     fprintf(out, "\nExit status: 0 ok, 1 runtime error, 2 usage error%s.\n",
             grouped ? ", 130 interrupted (Ctrl-C)" : "");
+}
+
+/* ---- the tables, for generated documentation (manual.c) ------------------------- */
+
+bool cli_command_info(int i, struct cli_command_info *info)
+{
+    if (i < 0 || (size_t)i >= sizeof commands / sizeof commands[0])
+        return false;
+    *info = (struct cli_command_info){commands[i].cmd, commands[i].name, commands[i].args,
+                                      commands[i].summary};
+    return true;
+}
+
+bool cli_option_info(int i, struct cli_option_info *info)
+{
+    if (i < 0 || i >= N_OPTS)
+        return false;
+    const struct opt *o = &table[i];
+    *info = (struct cli_option_info){o->name, o->metavar, o->cmds,
+                                     o->kind != K_SET && o->kind != K_TRUE,
+                                     o->kind == K_ENUM ? o->choices : NULL};
+    return true;
 }

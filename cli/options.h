@@ -122,4 +122,33 @@ void cli_settings_finish(struct cli_settings *s, bool classify);
 /* The full help of a command: usage line, description, options by group. */
 void cli_print_help(enum cli_command cmd, FILE *out);
 
+/* ---- the tables, for generated documentation ---------------------------------
+ * The man page and the shell completion are written from the same tables as
+ * the --help texts (manual.c), so that they cannot drift apart. */
+
+struct cli_command_info {
+    enum cli_command cmd;
+    const char *name, *args, *summary;   /* "train", "DATA [options]", "Train ..." */
+};
+
+struct cli_option_info {
+    const char *name;                 /* "format", without the dashes */
+    const char *metavar;              /* "csv|idx|images", "FILE"; NULL for a flag */
+    unsigned    cmds;                 /* enum cli_command bits */
+    bool        takes_value;
+    const char *const *choices;       /* the fixed values (NULL-terminated), or NULL */
+};
+
+/* Command i of the table into *info; false past the last. */
+bool cli_command_info(int i, struct cli_command_info *info);
+/* Option i of the table into *info; false past the last. */
+bool cli_option_info(int i, struct cli_option_info *info);
+
+/* `cgrad help --man`: the manual page (roff, man(7)) of every command, its
+ * options' lines taken from cli_print_help. 0, or 1 after an error. */
+int  cli_write_man(FILE *out);
+/* `cgrad help --bash-completion`: a bash completion script for commands,
+ * options and their fixed values. 0, or 1 after an error. */
+int  cli_write_bash_completion(FILE *out);
+
 #endif /* CG_CLI_OPTIONS_H */

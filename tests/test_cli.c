@@ -376,9 +376,11 @@ static void test_predict_rows_and_json(void **state)
     assert_run("predict p.st rows.csv --json", 0);
     assert_non_null(strstr(out, "\"predictions\": ["));
     assert_non_null(strstr(out, "\"row\": 3, \"top\": [{\"class\": \"blue\""));
-    /* the label column must be left out */
-    assert_run("predict p.st blobs.csv", 1);
-    assert_one_line_error("blobs.csv");
+    /* the training file itself: its label column is left out */
+    assert_run("predict p.st blobs.csv", 0);
+    assert_non_null(strstr(out, "blobs.csv:1  red "));
+    assert_run("predict p.st rows.csv blobs.csv rows.csv", 0);
+    assert_non_null(strstr(out, "rows.csv:3  blue "));
 }
 
 static void test_train_image_folder(void **state)
