@@ -24,6 +24,7 @@ static const struct command commands[] = {
     {"predict", CLI_CMD_PREDICT, cli_predict, "classify images or CSV rows with a model"},
     {"gradcheck", CLI_CMD_GRADCHECK, cli_gradcheck, "check every op's gradient numerically"},
     {"info", CLI_CMD_INFO, cli_info, "show what a model file holds"},
+    {"export", CLI_CMD_EXPORT, cli_export, "write a model as one standalone C file"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -24,7 +24,8 @@ enum cli_command {
     CLI_CMD_EVAL      = 1 << 1,
     CLI_CMD_PREDICT   = 1 << 2,
     CLI_CMD_GRADCHECK = 1 << 3,
-    CLI_CMD_INFO      = 1 << 4
+    CLI_CMD_INFO      = 1 << 4,
+    CLI_CMD_EXPORT    = 1 << 5
 };
 
 /* Choices of the enum options, in the order of their option's choice list. */
@@ -90,6 +91,12 @@ struct cli_settings {
     const char *confusion;
     int         top;
     const char *op;
+    /* export */
+    const char *c_out;              /* -o FILE.c */
+    const char *header;             /* --header FILE.h */
+    const char *name;               /* --name NAME */
+    bool        int8;
+    const char *check;              /* --check DATA */
     /* positional arguments, in order */
     char       *positional[CLI_MAX_POSITIONAL];
     int         n_positional;
