@@ -215,10 +215,6 @@ static cg_status plan_build(struct plan *p, const cg_model *m, const struct cg_e
     p->classify = o->classify;
     for (int k = 0; k + 1 < a->n_sizes; k++)
         p->width = a->sizes[k] > p->width ? a->sizes[k] : p->width;
-    p->n_layers = 0;
-    if ((size_t)p->width > (CG_EXPORT_STACK_MAX - STACK_SLACK) / 9)
-        return cg__fail(CG_ERR_ARG, "a layer has %d inputs: its buffers would need more than "
-                        "%d bytes of stack", p->width, CG_EXPORT_STACK_MAX);
     mods = cg_model_modules(m, &n);
     for (int i = 0; i < n && st == CG_OK; i++) {
         if (mods[i].kind != CG_MOD_LINEAR)
