@@ -24,7 +24,7 @@
 /* One linear layer and what follows it. */
 struct layer {
     int         in, out;
-    float      *w;      /* [out, in] float weights (float export) */
+    float      *w;      /* [in, out]: float weights, transposed (float export) */
     int8_t     *q;      /* [out, in] int8 weights (int8 export) */
     float      *s;      /* [out] row scales: w[o][i] ~ q[o][i] * s[o] */
     float      *b;      /* [out] */
@@ -132,6 +132,22 @@ static void quantize_row(const float *w, int n, int8_t *q, float *s)
     }
 }
 
+/* L->w: [out, in] -> [in, out], for the float code's loop order. */
+static cg_status transpose(struct layer *L)
+{
+    size_t n = (size_t)L->in * (size_t)L->out;
+    float *t = cg__calloc(n, sizeof *t);
+
+    if (!t)
+        return CG_ERR_NOMEM;
+    for (size_t o = 0; o < (size_t)L->out; o++)
+        for (size_t i = 0; i < (size_t)L->in; i++)
+            t[i * (size_t)L->out + o] = L->w[o * (size_t)L->in + i];
+    cg__free(L->w);
+    L->w = t;
+    return CG_OK;
+}
+
 /* The layer of linear module mod, the activation act after it. */
 static cg_status plan_layer(struct plan *p, const struct cg_module *mod, enum cg_act act,
                             float slope)
@@ -157,8 +173,10 @@ static cg_status plan_layer(struct plan *p, const struct cg_module *mod, enum cg
     snprintf(what, sizeof what, "%d.bias", mod->index);
     for (size_t i = 0; i < (size_t)mod->out && st == CG_OK; i++)
         st = to_float(mod->bias->data[i], &L->b[i], what, i);
-    if (st != CG_OK || !p->int8)
+    if (st != CG_OK)
         return st;
+    if (!p->int8)
+        return transpose(L);
     if (!(L->q = cg__calloc(n, 1)) || !(L->s = cg__calloc((size_t)mod->out, sizeof *L->s)))
         return CG_ERR_NOMEM;
     for (int o = 0; o < mod->out; o++)
@@ -233,32 +251,45 @@ static cg_status plan_build(struct plan *p, const cg_model *m, const struct cg_e
 
 /* ---- the operations, as C text and as code -------------------------------- */
 
+/* Float weights are stored transposed, wt: [n_in, n_out], and summed input
+ * by input into all outputs at once: each y[o] still adds its products in
+ * the order i = 0, 1, ... (the same bits as a dot product), but the inner
+ * loop runs over independent outputs, which a compiler vectorizes without
+ * -ffast-math (a float dot product it may not reorder). */
 static const char c_linear[] =
-    "/* y[o] = b[o] + sum_i w[o][i] x[i]: x: [n_in], w: [n_out, n_in] -> y: [n_out]. */\n"
-    "static void %s_linear(const float *w, const float *b, const float *x, int n_in,\n"
+    "/* y[o] = b[o] + sum_i w[o][i] x[i], with wt: [n_in, n_out] (w transposed),\n"
+    " * x: [n_in] -> y: [n_out]. The inner loop runs over the outputs, so it\n"
+    " * vectorizes; each y[o] adds its products in the order of i. */\n"
+    "static void %s_linear(const float *wt, const float *b, const float *x, int n_in,\n"
     "                      int n_out, float *y)\n"
     "{\n"
     "    int o, i;\n"
     "\n"
-    "    for (o = 0; o < n_out; o++) {\n"
-    "        const float *row = w + (long)o * n_in;\n"
-    "        float acc = 0.0f;\n"
-    "        for (i = 0; i < n_in; i++)\n"
-    "            acc += row[i] * x[i];\n"
-    "        y[o] = b[o] + acc;\n"
+    "    for (o = 0; o < n_out; o++)\n"
+    "        y[o] = 0.0f;\n"
+    "    for (i = 0; i < n_in; i++) {\n"
+    "        const float *col = wt + (long)i * n_out;\n"
+    "        const float xi = x[i];\n"
+    "        for (o = 0; o < n_out; o++)\n"
+    "            y[o] += col[o] * xi;\n"
     "    }\n"
+    "    for (o = 0; o < n_out; o++)\n"
+    "        y[o] = b[o] + y[o];\n"
     "}\n\n";
 
-static void plan_linear(const float *w, const float *b, const float *x, int n_in, int n_out,
+static void plan_linear(const float *wt, const float *b, const float *x, int n_in, int n_out,
                         float *y)
 {
-    for (int o = 0; o < n_out; o++) {
-        const float *row = w + (long)o * n_in;
-        float acc = 0.0f;
-        for (int i = 0; i < n_in; i++)
-            acc += row[i] * x[i];
-        y[o] = b[o] + acc;
+    for (int o = 0; o < n_out; o++)
+        y[o] = 0.0f;
+    for (int i = 0; i < n_in; i++) {
+        const float *col = wt + (long)i * n_out;
+        const float xi = x[i];
+        for (int o = 0; o < n_out; o++)
+            y[o] += col[o] * xi;
     }
+    for (int o = 0; o < n_out; o++)
+        y[o] = b[o] + y[o];
 }
 
 static const char c_quantize[] =
@@ -568,6 +599,9 @@ static void put_layer_data(FILE *f, const struct plan *p, int k)
     size_t n = (size_t)L->in * (size_t)L->out;
     char what[16];
 
+    fprintf(f, "\n/* layer %d: %d -> %d; %s, b%d: [%d] */\n", k, L->in, L->out,
+            p->int8 ? "w: [out, in] int8, s: [out] its row scales"
+                    : "w: [in, out], the weights transposed", k, L->out);
     snprintf(what, sizeof what, "w%d", k);
     if (p->int8) {
         put_int8s(f, p->name, what, L->q, n);
