@@ -203,6 +203,16 @@ static cg_status plan_norm(struct plan *p, const struct cg_export_options *o)
     return st;
 }
 
+/* The largest size of the model: its int counts must hold it. */
+static int plan_widest(const struct plan *p)
+{
+    int w = p->in;
+
+    for (int k = 0; k < p->n_layers; k++)
+        w = p->layer[k].out > w ? p->layer[k].out : w;
+    return w;
+}
+
 /* The stack NAME_predict needs: two float buffers (one without hidden
  * layers), the int8 buffer, and STACK_SLACK for the rest. */
 static size_t plan_stack(const struct plan *p)
@@ -714,8 +724,12 @@ static cg_status write_c(FILE *f, void *ctx)
     const struct plan *p = c->p;
 
     put_about(f, p, c->file);
-    fprintf(f, "#include <math.h>\n%s\nint %s_predict(const float *x, float *out);\n",
-            p->int8 ? "#include <stdint.h>\n" : "", p->name);
+    fprintf(f, "#include <math.h>\n%s", p->int8 ? "#include <stdint.h>\n" : "");
+    if (plan_widest(p) > 32767)   /* sizes are ints: 16 bits would not hold them */
+        fprintf(f, "#include <limits.h>\n#if INT_MAX < %d\n#error \"a layer has %d units: "
+                   "this file needs an int of at least 32 bits\"\n#endif\n",
+                plan_widest(p), plan_widest(p));
+    fprintf(f, "\nint %s_predict(const float *x, float *out);\n", p->name);
     if (p->o->n_classes)
         fprintf(f, "const char *%s_class_name(int c);\n", p->name);
     fputs("\n", f);

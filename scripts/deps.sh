@@ -8,6 +8,8 @@
 set -eu
 
 pkgs="gcc make pkg-config libopenblas-dev libstb-dev libcmocka-dev zlib1g-dev libjpeg62-turbo-dev"
+# tests/test_export.c compiles the generated C with gcc and clang
+pkgs="$pkgs clang"
 if [ "${1:-}" = "demo" ]; then
     pkgs="$pkgs dataset-fashion-mnist"
 fi
