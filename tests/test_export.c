@@ -117,6 +117,52 @@ static void test_refusals_write_nothing(void **state)
     assert_true(exists(path));
 }
 
+/* Out of memory at every allocation in turn: a clean CG_ERR_NOMEM, nothing
+ * leaked, the old file kept; then success. */
+static void test_every_allocation_failure_is_clean(void **state)
+{
+    (void)state;
+    const char *path = cg_test_path(dir, 0, "oom.c");
+    cg_model *m = random_model("5-7-3", 2);
+    cg_float off[5] = {1, 2, 3, 4, 5}, sc[5] = {1, 1, 2, 2, 3}, x[10] = {0}, y[6];
+    const char *names[] = {"a", "b", "c"};
+    cg_test_write_file(path, "old", 3, false);
+    for (int int8 = 0; int8 < 2; int8++) {
+        struct cg_export_options o = {.name = "oom", .int8 = int8, .classify = true,
+                                      .n_norm = 5, .norm_offset = off, .norm_scale = sc,
+                                      .classes = names, .n_classes = 3};
+        long n;
+        for (n = 0; n < 1000; n++) {
+            cg_test_alloc_install(n, 0);
+            cg_status st = cg_model_export_eval(m, &o, x, 2, y, NULL);
+            cg_test_alloc_remove();
+            assert_int_equal(cg_test_alloc.live, 0);
+            if (st == CG_OK)
+                break;
+            assert_int_equal(st, CG_ERR_NOMEM);
+        }
+        assert_true(n > 0 && n < 1000);
+        for (n = 0; n < 1000; n++) {
+            cg_test_alloc_install(n, 0);
+            cg_status st = cg_model_export_c(m, path, &o, NULL);
+            cg_test_alloc_remove();
+            assert_int_equal(cg_test_alloc.live, 0);
+            if (st == CG_OK)
+                break;
+            assert_int_equal(st, CG_ERR_NOMEM);
+            FILE *f = fopen(path, "rb");
+            char buf[4] = {0};
+            assert_non_null(f);
+            assert_int_equal(fread(buf, 1, 3, f), 3);
+            fclose(f);
+            assert_string_equal(buf, "old");
+        }
+        assert_true(n > 0 && n < 1000);
+        cg_test_write_file(path, "old", 3, false);
+    }
+    cg_model_free(m);
+}
+
 /* The library's eval model: normalization, forward in eval mode, softmax. */
 static void reference(cg_model *m, const cg_float *off, const cg_float *sc, const cg_float *x,
                       int rows, bool classify, cg_float *y)
@@ -257,6 +303,15 @@ static int sh(const char *fmt, ...)
         assert_int_equal(rc_, (want));                                                     \
     } while (0)
 
+/* The number after "key": in a JSON text (NaN when absent). */
+static double json_number(const char *json, const char *key)
+{
+    char pat[128];
+    snprintf(pat, sizeof pat, "\"%s\": ", key);
+    const char *p = strstr(json, pat);
+    return p ? strtod(p + strlen(pat), NULL) : (double)NAN;
+}
+
 /* The driver: reads CSV rows of features from stdin, prints per row the
  * returned class and the outputs; then runs every row again on 4 threads
  * at once and says whether every answer had the same bits. */
@@ -364,8 +419,9 @@ static size_t parse_predict(const char *json, const struct cg_model_meta *meta, 
 /* Run the two builds on features.csv and compare each with predict's JSON
  * (in out when called): float to tol relative, else top classes on at
  * least min_agree of the rows. */
-static void compare_runs(const char *model, bool classify, double tol, double min_agree)
+static double compare_runs(const char *model, bool classify, double tol, double min_agree)
 {
+    double share = 0;
     struct cg_model_meta meta;
     cg_model *m = cg_model_load(cg_test_path(dir, 0, model), &meta);
     assert_non_null(m);
@@ -414,11 +470,26 @@ static void compare_runs(const char *model, bool classify, double tol, double mi
         if (tol > 0)
             assert_true(worst <= tol);
         assert_true((double)agree >= min_agree * (double)rows);
+        if (!which)
+            share = (double)agree / (double)rows;
     }
     free(want);
     free(best);
     cg_model_meta_deinit(&meta);
     cg_model_free(m);
+    return share;
+}
+
+/* --check computes what the generated file computes: the share of top
+ * classes equal to the float model's that it reports is the compiled
+ * file's (measured by compare_runs) to within `rows` rows of n. */
+static void check_agrees(const char *model, const char *data, double compiled, int rows,
+                         double n)
+{
+    assert_sh(0, "'%s' export %s -o check.c --int8 --check %s --json", cgrad, model, data);
+    double reported = json_number(out, "top_class_agreement");
+    printf("  --check reports %.4f, the compiled file %.4f\n", reported, compiled);
+    assert_true(fabs(reported - compiled) <= rows / n);
 }
 
 static void test_iris_classifiers_match_predict(void **state)
@@ -438,7 +509,8 @@ static void test_iris_classifiers_match_predict(void **state)
     }
     /* int8: the top class equal on >= 99% of the rows */
     export_and_build("iris.safetensors", "--name gen --int8");
-    compare_runs("iris.safetensors", true, 0, 0.99);
+    double share = compare_runs("iris.safetensors", true, 0, 0.99);
+    check_agrees("iris.safetensors", "iris.csv", share, 0, 150);
 }
 
 static void test_regression_matches_predict(void **state)
@@ -577,7 +649,8 @@ static void test_fashion_mnist_demo_model_int8(void **state)
     cg_dataset_free(test);
     export_and_build("fm.safetensors", "--name gen --int8 --check /usr/share/datasets/"
                      "fashion-mnist");
-    compare_runs("fm.safetensors", true, 0, 0.99);
+    double share = compare_runs("fm.safetensors", true, 0, 0.99);
+    check_agrees("fm.safetensors", data, share, 3, 10000);
 }
 
 static int setup(void **state)
@@ -620,6 +693,7 @@ int main(void)
         cmocka_unit_test(test_names_must_be_c_identifiers),
         cmocka_unit_test(test_refusals_write_nothing),
         cmocka_unit_test(test_eval_matches_forward_for_every_activation),
+        cmocka_unit_test(test_every_allocation_failure_is_clean),
 #ifndef CG_DOUBLE
         cmocka_unit_test(test_iris_classifiers_match_predict),
         cmocka_unit_test(test_regression_matches_predict),
