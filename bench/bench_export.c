@@ -13,6 +13,8 @@
  *   - export float / int8: NAME_predict on one row at a time, 1 thread;
  *   - library batched: what `cgrad predict` computes, normalization, the
  *     forward pass on 256 rows at once (OpenBLAS, 1 thread) and softmax;
+ *   - library one row at a time: the same with batches of 1 (what a
+ *     program that embeds libcgrad and predicts as rows arrive would do);
  *   - `cgrad predict` itself on a CSV of the same rows, the whole command
  *     (reading the CSV, JSON out to /dev/null), 1 thread.
  * Prints rows of a markdown table: | metric | value | unit | note |.
@@ -116,13 +118,14 @@ static double run_export(predict_fn f, const float *x, size_t n, int in, int *to
 }
 
 /* What `cgrad predict` computes, batch by batch: normalize, forward,
- * softmax; top: [n] the argmax. Returns the seconds. */
+ * softmax, batch rows at a time; top: [n] the argmax. Returns the seconds. */
 static double run_library(cg_trainer *tr, const struct cg_norm *norm, const cg_float *raw,
-                          size_t n, int in, int out, cg_float *xb, cg_float *yb, int *top)
+                          size_t n, int in, int out, cg_float *xb, cg_float *yb, int *top,
+                          int batch)
 {
     double t = now();
-    for (size_t at = 0; at < n; at += BATCH) {
-        int rows = n - at < BATCH ? (int)(n - at) : BATCH;
+    for (size_t at = 0; at < n; at += (size_t)batch) {
+        int rows = n - at < (size_t)batch ? (int)(n - at) : batch;
         memcpy(xb, raw + at * (size_t)in, (size_t)rows * (size_t)in * sizeof *xb);
         cg_norm_apply(norm, xb, (size_t)rows);
         struct cg_batch b = {xb, NULL, NULL, rows};
@@ -236,11 +239,14 @@ int main(void)
         return 1;
     }
     double best_f = HUGE_VAL, best_8 = HUGE_VAL, best_l = HUGE_VAL, best_cmd = HUGE_VAL;
+    double best_1 = HUGE_VAL;
     for (int round = 0; round < ROUNDS; round++) {
         double t = run_export(pf, xf, n, in, top_f, y);
         best_f = t < best_f ? t : best_f;
-        t = run_library(tr, &norm, raw, n, in, out, xb, yb, top_l);
+        t = run_library(tr, &norm, raw, n, in, out, xb, yb, top_l, BATCH);
         best_l = t < best_l ? t : best_l;
+        t = run_library(tr, &norm, raw, n, in, out, xb, yb, top_l, 1);
+        best_1 = t < best_1 ? t : best_1;
         t = run_export(p8, xf, n, in, top_8, y);
         best_8 = t < best_8 ? t : best_8;
         char cmd[4096];
@@ -265,11 +271,15 @@ int main(void)
            cg_model_num_params(m));
     printf("| export: generated C, int8 | %ld | bytes | source; .text + .rodata: %ld bytes "
            "(%.2fx smaller than float) |\n", c_8, obj_8, (double)obj_f / (double)obj_8);
-    printf("| export: float predict | %.0f | rows/s | 1 row at a time, 1 thread; %.2fx the "
-           "library's batched forward, %.2fx `cgrad predict` in the same run |\n",
-           rn / best_f, best_l / best_f, best_cmd / best_f);
-    printf("| export: int8 predict | %.0f | rows/s | %.2fx the library's batched forward, "
-           "%.2fx `cgrad predict` |\n", rn / best_8, best_l / best_8, best_cmd / best_8);
+    printf("| export: float predict | %.0f | rows/s | 1 row at a time, 1 thread; %.2fx "
+           "`cgrad predict`, %.2fx the library's forward one row at a time, %.2fx its "
+           "batched forward, in the same run |\n", rn / best_f, best_cmd / best_f,
+           best_1 / best_f, best_l / best_f);
+    printf("| export: int8 predict | %.0f | rows/s | %.2fx `cgrad predict`, %.2fx the "
+           "library one row at a time, %.2fx batched |\n", rn / best_8, best_cmd / best_8,
+           best_1 / best_8, best_l / best_8);
+    printf("| export: library forward, one row at a time | %.0f | rows/s | the same as "
+           "batched, with batches of 1 |\n", rn / best_1);
     printf("| export: library batched forward | %.0f | rows/s | what `cgrad predict` "
            "computes: normalize, forward 256 rows (OpenBLAS 1 thread), softmax |\n",
            rn / best_l);
