@@ -155,11 +155,12 @@ static const struct opt table[] = {
      "show the K most probable classes (default 1)"},
     {"op", K_STRING, GRADCHECK, OFF(op), 0, 0, 0, NULL, "NAME", "Output",
      "check only this op or loss"},
-    {"json", K_TRUE, TRAIN | EVAL | PREDICT | GRADCHECK | INFO | EXPORT, OFF(json), 0, 0, 0,
-     NULL, NULL, "Output", "print one JSON object on stdout at the end"},
+    {"json", K_TRUE, TRAIN | EVAL | PREDICT | GRADCHECK | INFO, OFF(json), 0, 0, 0, NULL,
+     NULL, "Output", "print one JSON object on stdout at the end"},
     {"quiet", K_TRUE, TRAIN | EVAL, OFF(quiet), 0, 0, 0, NULL, NULL, "Output",
      "print only the result"},
-    /* export (its own --out: a C file, given as -o too) */
+    /* export (its own --out, a C file, given as -o too, and its own --json
+     * entry, so that the lines above stay as they were) */
     {"out", K_STRING, EXPORT, OFF(c_out), 0, 0, 0, NULL, "FILE.c", "Output",
      "the C file to write (-o FILE.c; required)"},
     {"header", K_STRING, EXPORT, OFF(header), 0, 0, 0, NULL, "FILE.h", "Output",
@@ -170,6 +171,8 @@ static const struct opt table[] = {
      "int8 weights with a float scale per row, int32 sums"},
     {"check", K_STRING, EXPORT, OFF(check), 0, 0, 0, NULL, "DATA", "Output",
      "compare the exported model with the float model on DATA"},
+    {"json", K_TRUE, EXPORT, OFF(json), 0, 0, 0, NULL, NULL, "Output",
+     "print the report as one JSON object"},
 };
 
 #define N_OPTS ((int)(sizeof table / sizeof table[0]))

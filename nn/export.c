@@ -37,6 +37,7 @@ struct plan {
     int          n_layers, in, out;
     int          width;     /* the widest input of a layer: the buffers' size */
     bool         int8, classify;
+    bool         hidden;    /* the model has hidden layers (two buffers) */
     struct layer layer[CG_NN_MAX_LINEAR];
     float       *off, *scale;   /* [in] each, or NULL */
     const struct cg_export_options *o;
@@ -161,11 +162,8 @@ static cg_status plan_layer(struct plan *p, const struct cg_module *mod, enum cg
     L->out = mod->out;
     L->act = act;
     L->slope = slope;
-    if (p->int8 && mod->in > CG_EXPORT_INT8_MAX_IN)
-        return cg__fail(CG_ERR_ARG, "module %d has %d inputs: int8 takes at most %d (the "
-                        "int32 sum could overflow)", mod->index, mod->in,
-                        CG_EXPORT_INT8_MAX_IN);
-    if (!(L->w = cg__calloc(n, sizeof *L->w)) || !(L->b = cg__calloc((size_t)mod->out, sizeof *L->b)))
+    if (!(L->w = cg__calloc(n, sizeof *L->w)) ||
+        !(L->b = cg__calloc((size_t)mod->out, sizeof *L->b)))
         return CG_ERR_NOMEM;
     snprintf(what, sizeof what, "%d.weight", mod->index);
     for (size_t i = 0; i < n && st == CG_OK; i++)
@@ -218,7 +216,7 @@ static int plan_widest(const struct plan *p)
 static size_t plan_stack(const struct plan *p)
 {
     size_t w = (size_t)p->width;
-    return w * sizeof(float) * (p->n_layers > 1 ? 2 : 1) + (p->int8 ? w : 0) + STACK_SLACK;
+    return w * sizeof(float) * (p->hidden ? 2 : 1) + (p->int8 ? w : 0) + STACK_SLACK;
 }
 
 static cg_status plan_build(struct plan *p, const cg_model *m, const struct cg_export_options *o)
@@ -241,8 +239,18 @@ static cg_status plan_build(struct plan *p, const cg_model *m, const struct cg_e
     p->out = cg_model_output_size(m);
     p->int8 = o->int8;
     p->classify = o->classify;
+    p->hidden = a->n_sizes > 2;
     for (int k = 0; k + 1 < a->n_sizes; k++)
         p->width = a->sizes[k] > p->width ? a->sizes[k] : p->width;
+    /* The sizes first, before anything is allocated or copied. */
+    if (plan_stack(p) > CG_EXPORT_STACK_MAX)
+        return cg__fail(CG_ERR_ARG, "the buffers of a layer %d wide need %zu bytes of stack, "
+                        "more than %d", p->width, plan_stack(p), CG_EXPORT_STACK_MAX);
+    for (int k = 0; p->int8 && k + 1 < a->n_sizes; k++)
+        if (a->sizes[k] > CG_EXPORT_INT8_MAX_IN)
+            return cg__fail(CG_ERR_ARG, "linear layer %d has %d inputs: int8 takes at most "
+                            "%d (the int32 sum could overflow)", k, a->sizes[k],
+                            CG_EXPORT_INT8_MAX_IN);
     mods = cg_model_modules(m, &n);
     for (int i = 0; i < n && st == CG_OK; i++) {
         if (mods[i].kind != CG_MOD_LINEAR)
@@ -251,12 +259,7 @@ static cg_status plan_build(struct plan *p, const cg_model *m, const struct cg_e
         st = plan_layer(p, &mods[i], last ? a->out : a->act,
                         last ? 0 : (float)(a->act == CG_ACT_LEAKY_RELU ? a->slope : 0));
     }
-    if (st == CG_OK)
-        st = plan_norm(p, o);
-    if (st == CG_OK && plan_stack(p) > CG_EXPORT_STACK_MAX)
-        st = cg__fail(CG_ERR_ARG, "the buffers of a layer %d wide need %zu bytes of stack, "
-                      "more than %d", p->width, plan_stack(p), CG_EXPORT_STACK_MAX);
-    return st;
+    return st == CG_OK ? plan_norm(p, o) : st;
 }
 
 /* ---- the operations, as C text and as code -------------------------------- */
@@ -673,7 +676,7 @@ static void put_predict(FILE *f, const struct plan *p)
 {
     fprintf(f, "int %s_predict(const float *x, float *out)\n{\n    float a[%d];\n", p->name,
             p->width);
-    if (p->n_layers > 1)
+    if (p->hidden)
         fprintf(f, "    float b[%d];\n", p->width);
     if (p->int8)
         fprintf(f, "    int8_t q[%d];\n    float sx;\n", p->width);
