@@ -632,6 +632,45 @@ static void test_cli_refusals(void **state)
     assert_non_null(strstr(out, "--check DATA"));
 }
 
+/* Class names and file names are data: whatever bytes they hold, the file
+ * compiles and NAME_class_name returns them exactly. */
+static void test_hostile_names_stay_data(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"a \"quoted\" */ name", "back\\slash?\?=?\?/",
+                                        "new\nline\ttab", "caf\xc3\xa9 \x01\x7f"};
+    cg_model *m = random_model("3-4-4", 5);
+    struct cg_export_options o = {.name = "gen", .header = cg_test_path(dir, 1, "gen.h"),
+                                  .classify = true, .classes = names, .n_classes = 4,
+                                  .source = "dir/evil */ name?\?/\n.safetensors"};
+    assert_int_equal(cg_model_export_c(m, cg_test_path(dir, 0, "gen.c"), &o, NULL), CG_OK);
+    cg_model_free(m);
+    const char *main_c =
+        "#include <stdio.h>\n#include \"gen.h\"\n"
+        "int main(void) { for (int c = 0; c <= 4; c++) { const char *s = gen_class_name(c);\n"
+        "    if (s) fwrite(s, 1, __builtin_strlen(s) + 1, stdout); else fputs(\"NULL\", stdout); }\n"
+        "    return 0; }\n";
+    cg_test_write_file(cg_test_path(dir, 2, "names.c"), main_c, strlen(main_c), false);
+    for (int c = 0; c < 2; c++) {
+        const char *cc = c ? "clang" : "gcc";
+        assert_sh(0, "%s " STRICT " -c gen.c -o names-gen.o && %s -O2 names.c names-gen.o -lm "
+                  "-o names && ./names > names.out", cc, cc);
+        char got[256];
+        size_t at = 0;
+        FILE *f = fopen(cg_test_path(dir, 3, "names.out"), "rb");
+        assert_non_null(f);
+        size_t len = fread(got, 1, sizeof got, f);
+        fclose(f);
+        for (int i = 0; i < 4; i++) {
+            assert_true(at + strlen(names[i]) < len);
+            assert_memory_equal(got + at, names[i], strlen(names[i]) + 1);
+            at += strlen(names[i]) + 1;
+        }
+        assert_int_equal(len - at, 4);
+        assert_memory_equal(got + at, "NULL", 4);
+    }
+}
+
 /* The demo model (scripts/demo.sh's settings) on the Fashion-MNIST test
  * set: int8 top class equal to the float model's on >= 99% of the images. */
 static void test_fashion_mnist_demo_model_int8(void **state)
@@ -718,6 +757,7 @@ int main(void)
         cmocka_unit_test(test_regression_matches_predict),
         cmocka_unit_test(test_stack_bound_and_no_library),
         cmocka_unit_test(test_cli_refusals),
+        cmocka_unit_test(test_hostile_names_stay_data),
         cmocka_unit_test(test_fashion_mnist_demo_model_int8),
 #endif
     };
