@@ -812,13 +812,15 @@ cg_status cg_model_export_c(const cg_model *m, const char *path,
         goto out;
     c.file = base_name(path);
     if ((st = cg__write_atomic(path, write_c, &c)) != CG_OK) {
-        cg__errmsg_prefix("%s", path);
+        if (st != CG_ERR_NOMEM)
+            cg__errmsg_prefix("%s", path);
         goto out;
     }
     if (o->header) {
         h.file = base_name(o->header);
         if ((st = cg__write_atomic(o->header, write_h, &h)) != CG_OK) {
-            cg__errmsg_prefix("%s", o->header);
+            if (st != CG_ERR_NOMEM)
+                cg__errmsg_prefix("%s", o->header);
             goto out;
         }
     }
