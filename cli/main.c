@@ -25,6 +25,7 @@ static const struct command commands[] = {
     {"gradcheck", CLI_CMD_GRADCHECK, cli_gradcheck, "check every op's gradient numerically"},
     {"info", CLI_CMD_INFO, cli_info, "show what a model file holds"},
     {"graph", CLI_CMD_GRAPH, cli_graph, "draw a model's autograd graph (Graphviz DOT or SVG)"},
+    {"export", CLI_CMD_EXPORT, cli_export, "write a model as one standalone C file"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
