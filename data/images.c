@@ -131,6 +131,10 @@ static cg_status list_images(const char *root, struct names *classes, struct nam
     if (classes->n > INT32_MAX)
         return cg__fail(CG_ERR_FORMAT, "%s: too many class folders", root);
     for (size_t c = 0; c < classes->n; c++) {
+        /* a class name goes into model files, whose headers are UTF-8 */
+        if (!cg__utf8_valid(classes->v[c], strlen(classes->v[c])))
+            return cg__fail(CG_ERR_FORMAT, "%s/%s: the class folder's name is not valid "
+                            "UTF-8", root, classes->v[c]);
         char *dir = join(root, classes->v[c]);
         if (!dir || (st = list_dir(dir, false, &files)) != CG_OK)
             goto out_dir;

@@ -7,6 +7,7 @@
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -205,7 +206,7 @@ static uint8_t *read_file(const char *path, size_t *n, const char **reason)
     FILE *f = fopen(path, "rb");
 
     if (!f) {
-        *reason = "can't fopen";
+        *reason = strerror(errno);   /* what the system says, not stb's words */
         return NULL;
     }
     if (fstat(fileno(f), &st) != 0 || st.st_size < 0 || st.st_size > INT32_MAX) {
@@ -213,7 +214,7 @@ static uint8_t *read_file(const char *path, size_t *n, const char **reason)
     } else if (!(b = cg__malloc((size_t)st.st_size))) {
         *reason = "Out of memory";
     } else if (fread(b, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
-        *reason = "read error";
+        *reason = ferror(f) ? strerror(errno) : "the file changed while it was read";
         cg__free(b);
         b = NULL;
     }

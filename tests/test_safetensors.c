@@ -419,7 +419,73 @@ static void test_overlapping_offsets_and_holes(void **state)
     expect_load_error(path, CG_ERR_FORMAT, "4 bytes of data after the last tensor");
     write_st(path, "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
                    "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8);
-    expect_load_error(path, CG_ERR_FORMAT, "tensor a appears twice");
+    expect_load_error(path, CG_ERR_FORMAT, "the key \"a\" appears twice");
+    /* Not neighbours, in the file or by offset: the first was taken before. */
+    write_st(path, "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                   "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]},"
+                   "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", 12);
+    expect_load_error(path, CG_ERR_FORMAT, "the key \"a\" appears twice");
+    cg_clear_error();
+    assert_null(cg_model_load(path, NULL));
+    assert_int_equal(cg_errcode(), CG_ERR_FORMAT);
+}
+
+/* A header of n metadata keys "k0".."k<n-1>", plus "k<dup>" again at the end
+ * when dup >= 0. */
+static void write_many_keys(const char *path, int n, int dup)
+{
+    size_t cap = (size_t)n * 24 + 64, len = 0;
+    char *h = malloc(cap);
+    assert_non_null(h);
+    len += (size_t)snprintf(h + len, cap - len, "{\"__metadata__\":{");
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(h + len, cap - len, "%s\"k%d\":\"v\"", i ? "," : "", i);
+    if (dup >= 0)
+        len += (size_t)snprintf(h + len, cap - len, ",\"k%d\":\"w\"", dup);
+    snprintf(h + len, cap - len, "}}");
+    write_st(path, h, 0);
+    free(h);
+}
+
+/* Metadata keys are checked for repeats with a hash set, not pair by pair:
+ * 200,000 keys took minutes. Counts are capped at 65536 members. */
+static void test_many_metadata_keys(void **state)
+{
+    const char *path = tmp_path("keys.safetensors");
+    (void)state;
+    write_many_keys(path, 65536, -1);
+    cg_safetensors *st = cg_safetensors_load(path);
+    assert_non_null(st);
+    assert_int_equal(cg_safetensors_meta_count(st), 65536);
+    assert_string_equal(cg_safetensors_meta(st, "k65535"), "v");
+    cg_safetensors_free(st);
+    write_many_keys(path, 65535, 3);
+    expect_load_error(path, CG_ERR_FORMAT, "the key \"k3\" appears twice");
+    write_many_keys(path, 200000, -1);
+    expect_load_error(path, CG_ERR_FORMAT, "more members than the limit (65536)");
+}
+
+/* Strings in a header are UTF-8 (safetensors says so; PyTorch's reader
+ * refuses anything else), a class name included; a writer refuses to make
+ * a header that is not. */
+static void test_header_must_be_utf8(void **state)
+{
+    const char *path = tmp_path("utf8.safetensors");
+    (void)state;
+    write_st(path, "{\"__metadata__\":{\"format\":\"cgrad\",\"spec\":\"2-2\","
+                   "\"classes\":\"[\\\"a\xff\\\", \\\"b\\\"]\"}}", 0);
+    expect_load_error(path, CG_ERR_FORMAT, "not valid UTF-8");
+    write_st(path, "{\"__metadata__\":{\"k\":\"\xc0\xaf\"}}", 0);   /* overlong '/' */
+    expect_load_error(path, CG_ERR_FORMAT, "not valid UTF-8");
+    write_st(path, "{\"__metadata__\":{\"k\":\"\xed\xa0\x80\"}}", 0);   /* a surrogate */
+    expect_load_error(path, CG_ERR_FORMAT, "not valid UTF-8");
+    write_st(path, "{\"__metadata__\":{\"k\":\"caf\xc3\xa9 \xf0\x9f\x90\x88\"}}", 0);
+    cg_safetensors *st = cg_safetensors_load(path);
+    assert_non_null(st);
+    cg_safetensors_free(st);
+    struct cg_meta_kv kv = {"k", "caf\xe9"};
+    assert_int_equal(cg_safetensors_save(path, NULL, 0, &kv, 1), CG_ERR_ARG);
+    assert_errmsg_contains("not valid UTF-8");
 }
 
 static void test_bad_metadata(void **state)
@@ -434,7 +500,7 @@ static void test_bad_metadata(void **state)
     write_st(path, "{\"__metadata__\":{\"format\":\"cgrad\",\"spec\":\"4-x\"}}", 0);
     cg_clear_error();
     assert_null(cg_model_load(path, NULL));
-    assert_int_equal(cg_errcode(), CG_ERR_ARG);
+    assert_int_equal(cg_errcode(), CG_ERR_FORMAT);   /* the file's fault, not an argument's */
     assert_errmsg_contains(path);
     assert_errmsg_contains("\"x\"");
 }
@@ -505,12 +571,11 @@ static void test_write_into_missing_directory_fails_cleanly(void **state)
     snprintf(path, sizeof path, "%s/plain/m.safetensors", dir);
     assert_int_equal(cg_model_save(m, path, NULL), CG_ERR_IO);
     assert_errmsg_contains(path);
-    /* A target that is a folder: the rename fails after the temporary file
-     * was written, which must then be removed. */
+    /* A target that is a folder: refused before any temporary file. */
     snprintf(path, sizeof path, "%s/folder", dir);
     assert_int_equal(mkdir(path, 0755), 0);
     assert_int_equal(cg_model_save(m, path, NULL), CG_ERR_IO);
-    assert_errmsg_contains("cannot rename");
+    assert_errmsg_contains("is a folder");
     assert_int_equal(temp_files(dir), 0);
     cg_model_free(m);
 }
@@ -647,6 +712,8 @@ int main(void)
         cmocka_unit_test(test_truncated_data),
         cmocka_unit_test(test_overlapping_offsets_and_holes),
         cmocka_unit_test(test_bad_metadata),
+        cmocka_unit_test(test_many_metadata_keys),
+        cmocka_unit_test(test_header_must_be_utf8),
         cmocka_unit_test(test_header_byte_flips_never_crash),
         cmocka_unit_test(test_json_reader),
         cmocka_unit_test(test_write_into_missing_directory_fails_cleanly),
