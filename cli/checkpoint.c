@@ -9,6 +9,7 @@
  * draw comes from saved generators, the resumed run takes exactly the steps
  * the unbroken one would have.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,30 +141,64 @@ static int bad_key(const char *path, const char *key)
     return cli_error("%s: not a cgrad checkpoint (bad or missing metadata '%s')", path, key);
 }
 
-/* The run state and history from the metadata. */
+/* A checkpoint's counter: the whole text a decimal integer in [lo, hi]
+ * (a crafted 2^63-1 overflowed the step count, an epoch of -3 was taken). */
+static bool read_count(const cg_safetensors *ck, const char *key, uint64_t lo, uint64_t hi,
+                       uint64_t *out)
+{
+    const char *v = cg_safetensors_meta(ck, key);
+    char *end;
+    if (!v || *v < '0' || *v > '9')
+        return false;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (errno || *end || x < lo || x > hi)
+        return false;
+    *out = x;
+    return true;
+}
+
+/* "a b c ..." of n unsigned 64-bit numbers, exactly n. */
+static bool read_u64s(const cg_safetensors *ck, const char *key, uint64_t *x, int n)
+{
+    const char *v = cg_safetensors_meta(ck, key);
+    for (int i = 0; v && i < n; i++) {
+        char *end;
+        if (*v < '0' || *v > '9')
+            return false;
+        errno = 0;
+        x[i] = strtoull(v, &end, 10);
+        if (errno || (*end != ' ' && *end) || (*end == ' ') != (i + 1 < n))
+            return false;
+        v = *end ? end + 1 : end;
+    }
+    return v != NULL;
+}
+
+/* The run state and history from the metadata. Counters are bounded by
+ * what a run can reach: 2^53 steps (CG_OPTIM_MAX_STEPS), 10^7 epochs. */
 static int read_state(const cg_safetensors *ck, const char *path, struct cli_run_state *st,
                       int64_t *optim_steps, struct cli_history *h)
 {
-    const char *v;
-    unsigned long long a, b, c, d, e;
-    if (!(v = cg_safetensors_meta(ck, "checkpoint.step")) || sscanf(v, "%ld", &st->step) != 1)
+    uint64_t v, x[5];
+    if (!read_count(ck, "checkpoint.step", 0, CG_OPTIM_MAX_STEPS, &v))
         return bad_key(path, "checkpoint.step");
-    if (!(v = cg_safetensors_meta(ck, "checkpoint.epoch")) || sscanf(v, "%d", &st->epoch) != 1)
+    st->step = (long)v;
+    if (!read_count(ck, "checkpoint.epoch", 0, 10000000, &v))
         return bad_key(path, "checkpoint.epoch");
-    if (!(v = cg_safetensors_meta(ck, "checkpoint.optim_steps")) ||
-        sscanf(v, "%" SCNd64, optim_steps) != 1)
+    st->epoch = (int)v;
+    if (!read_count(ck, "checkpoint.optim_steps", 0, CG_OPTIM_MAX_STEPS, &v))
         return bad_key(path, "checkpoint.optim_steps");
-    if (!(v = cg_safetensors_meta(ck, "checkpoint.loader")) ||
-        sscanf(v, "%llu %llu %llu %llu %llu", &a, &b, &c, &d, &e) != 5)
+    *optim_steps = (int64_t)v;
+    if (!read_u64s(ck, "checkpoint.loader", x, 5))
         return bad_key(path, "checkpoint.loader");
-    st->loader = (struct cg_loader_state){a, b, {c, d}, e};
-    if (!(v = cg_safetensors_meta(ck, "checkpoint.dropout_rng")) ||
-        sscanf(v, "%llu %llu", &a, &b) != 2)
+    st->loader = (struct cg_loader_state){x[0], x[1], {x[2], x[3]}, x[4]};
+    if (!read_u64s(ck, "checkpoint.dropout_rng", x, 2))
         return bad_key(path, "checkpoint.dropout_rng");
-    st->dropout = (cg_rng){a, b};
-    if (!(v = cg_safetensors_meta(ck, "checkpoint.history")))
-        return bad_key(path, "checkpoint.history");
-    return cli_history_parse(h, v);
+    st->dropout = (cg_rng){x[0], x[1]};
+    const char *hist = cg_safetensors_meta(ck, "checkpoint.history");
+    int rc = hist ? cli_history_parse(h, hist) : CLI_USAGE;
+    return rc == CLI_USAGE ? bad_key(path, "checkpoint.history") : rc;
 }
 
 /* Copy the optimizer's state tensors from the checkpoint. */

@@ -93,7 +93,9 @@ int  cli_history_add(struct cli_history *h, const struct cli_epoch_row *row);
 void cli_history_free(struct cli_history *h);
 /* The history as CSV text (header line first) in a malloc'd string. */
 char *cli_history_csv(const struct cli_history *h);
-/* Parse what cli_history_csv wrote (rows appended to h). */
+/* Parse what cli_history_csv wrote (rows appended to h). CLI_USAGE, nothing
+ * printed, when a row's epoch or step is not a count in range; CLI_RUNTIME
+ * after printing when out of memory. */
 int  cli_history_parse(struct cli_history *h, const char *csv);
 /* The CSV header: epoch,step,lr,train_loss,train_acc,val_loss,val_acc,seconds */
 extern const char cli_metrics_header[];

@@ -181,7 +181,7 @@ char *cli_norm_to_text(const struct cg_norm *norm)
     return text;
 }
 
-cg_status cli_norm_from_text(struct cg_norm *norm, const char *text)
+cg_status cli_norm_from_text(struct cg_norm *norm, const char *text, int features)
 {
     static const cg_norm_kind kinds[] = {CG_NORM_NONE, CG_NORM_ZSCORE, CG_NORM_MINMAX};
     char name[16];
@@ -189,6 +189,9 @@ cg_status cli_norm_from_text(struct cg_norm *norm, const char *text)
     memset(norm, 0, sizeof *norm);
     if (sscanf(text, "%15s %d%n", name, &n, &used) != 2 || n < 0 || n > (1 << 26))
         return CG_ERR_FORMAT;
+    /* before the arrays are allocated: the count the text claims */
+    if (n != 0 && n != features)
+        return CG_ERR_SHAPE;
     int kind = -1;
     for (int k = 0; k < 3; k++)
         if (strcmp(name, cg_norm_kind_name(kinds[k])) == 0)

@@ -44,8 +44,10 @@ int cli_check_classes(const cg_dataset *ds, const char *path, const char *const 
 /* A normalization as text for a model file: "zscore N o0 ... s0 ..." with
  * numbers that read back exactly. malloc'd; NULL when out of memory. */
 char     *cli_norm_to_text(const struct cg_norm *norm);
-/* Read what cli_norm_to_text wrote into *norm. CG_ERR_FORMAT on bad text. */
-cg_status cli_norm_from_text(struct cg_norm *norm, const char *text);
+/* Read what cli_norm_to_text wrote into *norm for data of `features`
+ * features. CG_ERR_FORMAT on bad text, CG_ERR_SHAPE (before allocating)
+ * when the text's count is neither 0 nor features. */
+cg_status cli_norm_from_text(struct cg_norm *norm, const char *text, int features);
 
 /* A JSON array of the strings names[0..n) in a malloc'd string
  * (["cat", "dog"]), as model files store their classes. */

@@ -80,14 +80,25 @@ static double field(const char **p)
     return v;
 }
 
+/* A field that must be a whole number in [lo, hi]: a double out of a
+ * long's range (1e300, NaN) is no count (converting it is undefined). */
+static bool whole_field(const char **p, double lo, double hi, double *v)
+{
+    *v = field(p);
+    return *v >= lo && *v <= hi && *v == floor(*v);
+}
+
 int cli_history_parse(struct cli_history *h, const char *csv)
 {
     const char *p = strchr(csv, '\n');
     while (p && p[1]) {
         p++;
         struct cli_epoch_row r;
-        r.epoch = (int)field(&p);
-        r.step = (long)field(&p);
+        double epoch, step;
+        if (!whole_field(&p, 1, 1e7, &epoch) || !whole_field(&p, 0, 0x1p53, &step))
+            return CLI_USAGE;
+        r.epoch = (int)epoch;
+        r.step = (long)step;
         r.lr = field(&p);
         r.train_loss = field(&p);
         r.train_acc = field(&p);
