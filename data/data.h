@@ -95,6 +95,13 @@ const char *cg_dataset_warning(const cg_dataset *ds);
 cg_status   cg_dataset_split(const cg_dataset *ds, double val_fraction, uint64_t seed,
                              cg_dataset **train, cg_dataset **val);
 
+/* True when loading `data` (a CSV file, an IDX folder, an image folder)
+ * reads `file`: the same file (device and inode, whatever the spelling), one
+ * of the folder's IDX files, or an image of one of its class folders. A
+ * program checks every path it will write with it before it writes any,
+ * so that an output never replaces its own input. */
+bool        cg_data_reads_file(const char *data, const char *file);
+
 /* ---- CSV ----------------------------------------------------------------- */
 
 enum {
@@ -138,8 +145,11 @@ cg_dataset *cg_csv_load(const char *path, const struct cg_csv_options *opts);
  * (classes 0..max label, named "0", "1", ...). Every size is checked against
  * the file before anything is allocated. NULL and cg_errmsg() on failure. */
 cg_dataset *cg_idx_load(const char *images, const char *labels);
-/* Load train-{images-idx3,labels-idx1}-ubyte[.gz] and the t10k- pair from a
- * folder (the MNIST and Fashion-MNIST layout). Both or neither are set. */
+/* Load train-{images-idx3,labels-idx1}-ubyte[.gz] and, if the folder has
+ * it, the t10k- pair (the MNIST and Fashion-MNIST layout). *test is NULL
+ * when the folder has no t10k file at all; half a pair, or a t10k pair of
+ * another image size or with labels outside the training classes, is
+ * CG_ERR_FORMAT/CG_ERR_IO naming the t10k file. On failure both are NULL. */
 cg_status   cg_idx_load_dir(const char *dir, cg_dataset **train, cg_dataset **test);
 
 /* ---- image folders ------------------------------------------------------- */

@@ -4,6 +4,7 @@
  * are decoded with stb_image, converted to grayscale or RGB, resized with
  * stb_image_resize to one size, and kept as bytes (a quarter of floats).
  */
+#define _DEFAULT_SOURCE   /* realpath */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -83,6 +84,26 @@ static bool has_image_ext(const char *name)
             return true;
     }
     return false;
+}
+
+bool cg__image_folder_reads(const char *root, const char *file)
+{
+    struct stat r, d;
+    char *real = realpath(file, NULL), *slash;
+    bool hit = false;
+
+    /* root/<class>/<image>: the file's grandparent is root. */
+    if (!real || stat(root, &r) != 0 || !has_image_ext(real))
+        goto out;
+    for (int up = 0; up < 2; up++) {
+        if (!(slash = strrchr(real, '/')) || slash == real)
+            goto out;
+        *slash = '\0';
+    }
+    hit = stat(real, &d) == 0 && d.st_dev == r.st_dev && d.st_ino == r.st_ino;
+out:
+    free(real);   /* realpath's own malloc */
+    return hit;
 }
 
 /* The sorted names in dir that are folders (want_dirs) or image files;

@@ -149,7 +149,8 @@ static cg_status open_in_place(struct cg__out *o, const char *path)
     int flags;
 
     if (fd < 0)
-        return cg__fail(CG_ERR_IO, "cannot open: %s", strerror(errno));
+        return cg__fail(CG_ERR_IO, "cannot open: %s", errno == ENXIO ?
+                        "a FIFO that no process reads" : strerror(errno));
     if ((flags = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0 ||
         !(o->f = fdopen(fd, "wb"))) {
         close(fd);
