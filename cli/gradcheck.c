@@ -66,6 +66,8 @@ int cli_gradcheck(int argc, char **argv)
         }
     }
     cg_set_blas_threads(s.threads);
+    if (cg_blas_reserve(NULL) != CG_OK)
+        return cli_error("%s", cg_errmsg());
     if (s.json) {
         cli_json_init(&j, stdout);
         cli_json_begin_obj(&j);

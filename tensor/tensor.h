@@ -338,8 +338,17 @@ void     cg_pool_run(cg_pool *pool, cg_pool_fn fn, void *ctx);
 /* Thread `thread`'s contiguous share [begin, end) of n items. */
 void     cg_pool_range(int n, int thread, int n_threads, int *begin, int *end);
 
-/* Set the number of threads OpenBLAS uses inside each GEMM (1 = none). */
+/* Set the number of threads OpenBLAS uses inside each GEMM (1 = none); 1
+ * when the address space (ulimit -v) has no room for n threads' buffers. */
 void     cg_set_blas_threads(int n);
+/* Make sure GEMMs on every thread of pool (NULL: the caller) can get
+ * OpenBLAS's working buffers, and have OpenBLAS take them now: OpenBLAS
+ * 0.3.21 retries a failed buffer allocation forever, so under an
+ * address-space limit a first product would hang instead of failing.
+ * CG_ERR_NOMEM (no hang) when the room is not there. cg_trainer_new calls it;
+ * a program that calls cg_matmul or cg_kernel_gemm itself calls it once per
+ * thread that multiplies. */
+cg_status cg_blas_reserve(cg_pool *pool);
 
 #ifdef __cplusplus
 }
