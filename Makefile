@@ -203,7 +203,8 @@ fuzz:
 	@$(MAKE) --no-print-directory fuzz-run FUZZ_SECONDS=$(FUZZ_SECONDS)
 
 # ---- valgrind ------------------------------------------------------------------
-# The end-to-end tests of the cgrad program (tests/test_cli.c), run against a
+# The end-to-end tests of the cgrad program (tests/test_cli.c and the hostile
+# inputs of tests/test_hostile.c), run against a
 # wrapper that execs the normal build's cgrad under memcheck: any error or
 # definite leak exits 99 (the test sees a wrong exit status) and is logged
 # in $(BUILD)/valgrind/ (checked after the run).
@@ -214,12 +215,14 @@ VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-k
 valgrind-run:
 	@if [ -z "$(CLI)" ] || [ ! -f tests/test_cli.c ]; then \
 	    echo "valgrind: no cli/ or tests/test_cli.c yet: skipped"; exit 0; fi; \
-	$(MAKE) --no-print-directory $(CLI) $(BUILD)/tests/f32/test_cli && \
+	$(MAKE) --no-print-directory $(CLI) $(BUILD)/tests/f32/test_cli \
+	    $(BUILD)/tests/f32/test_hostile && \
 	rm -rf $(BUILD)/valgrind && mkdir -p $(BUILD)/valgrind && \
 	printf '#!/bin/sh\nexec $(VALGRIND) --log-file=%s/vg.%%p.log %s "$$@"\n' \
 	    "$$(cd $(BUILD)/valgrind && pwd)" "$$(cd $(BUILD) && pwd)/cgrad" \
 	    > $(BUILD)/valgrind/cgrad && chmod +x $(BUILD)/valgrind/cgrad && \
-	BUILD=$(BUILD)/valgrind tests/run.sh $(BUILD)/tests/f32/test_cli && \
+	BUILD=$(BUILD)/valgrind tests/run.sh $(BUILD)/tests/f32/test_cli \
+	    $(BUILD)/tests/f32/test_hostile && \
 	if grep -l . $(BUILD)/valgrind/vg.*.log 2>/dev/null; then \
 	    echo "valgrind: reports above (in $(BUILD)/valgrind/)"; \
 	    cat $(BUILD)/valgrind/vg.*.log; exit 1; fi; \

@@ -3,6 +3,7 @@
  * of the run, and the final result on stdout (see train.h).
  */
 #define _GNU_SOURCE
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +55,10 @@ int cli_train_build_meta(struct run *r)
     add_meta(r, "optimizer", r->optim_desc);
     add_meta(r, "loss", cli_loss_names[s->loss]);
     add_meta(r, "batch", num_text(r, "%.0f", s->batch));
-    add_meta(r, "seed", num_text(r, "%.0f", (double)s->seed));
+    /* a 64-bit seed exactly: "%.0f" of a double rounded 2^53 + 1 to 2^53 */
+    char *seed = r->texts[r->n_texts < 19 ? r->n_texts++ : 19];
+    snprintf(seed, sizeof r->texts[0], "%" PRIu64, s->seed);
+    add_meta(r, "seed", seed);
     add_meta(r, "shuffle", s->no_shuffle ? "no" : "yes");
     add_meta(r, "schedule", cli_schedule_names[s->schedule]);
     if (s->schedule == CLI_SCHED_STEP) {

@@ -68,17 +68,7 @@ static unsigned char *read_bytes(const char *path, size_t *n)
  * (values 1.0f, 2.0f, ... as F32 little-endian on this little-endian host). */
 static void write_st(const char *path, const char *json, size_t data_len)
 {
-    size_t hn = strlen(json), n = 8 + hn + data_len;
-    unsigned char *b = calloc(1, n);
-    for (int i = 0; i < 8; i++)
-        b[i] = (unsigned char)((uint64_t)hn >> (8 * i));
-    memcpy(b + 8, json, hn);
-    for (size_t i = 0; i + 4 <= data_len; i += 4) {
-        float v = (float)(i / 4 + 1);
-        memcpy(b + 8 + hn + i, &v, 4);
-    }
-    cg_test_write_file(path, b, n, false);
-    free(b);
+    cg_test_write_safetensors(path, json, data_len);
 }
 
 /* Loading path fails with code and a message containing both needles. */
