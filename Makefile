@@ -165,8 +165,9 @@ FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS  = -std=c11 -O1 -g -fno-omit-frame-pointer $(WARN) -D_POSIX_C_SOURCE=200809L \
                -I. $(PKG_CFLAGS) $(FUZZ_SAN)
 FUZZ_SRC    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
-# the option-parser target needs cli/
-FUZZ_SRC    := $(if $(CLI_SRC),$(FUZZ_SRC),$(filter-out tests/fuzz/fuzz_cli.c,$(FUZZ_SRC)))
+# the option-parser, model-file and checkpoint targets need cli/
+FUZZ_CLI_TARGETS = tests/fuzz/fuzz_cli.c tests/fuzz/fuzz_modelfile.c tests/fuzz/fuzz_checkpoint.c
+FUZZ_SRC    := $(if $(CLI_SRC),$(FUZZ_SRC),$(filter-out $(FUZZ_CLI_TARGETS),$(FUZZ_SRC)))
 FUZZ_BINS   := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_DIR)/%)
 FUZZ_LIB    := $(FUZZ_DIR)/libcgrad-fuzz.a
 # cli/main.c is compiled with its main() renamed (libFuzzer has the main)
@@ -184,7 +185,7 @@ $(FUZZ_LIB): $(LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 	$(say) AR $@
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(FUZZ_DIR)/fuzz_cli: $(FUZZ_CLI_OBJ)
+$(FUZZ_DIR)/fuzz_cli $(FUZZ_DIR)/fuzz_modelfile $(FUZZ_DIR)/fuzz_checkpoint: $(FUZZ_CLI_OBJ)
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(FUZZ_LIB)
 	$(say) FUZZ $@

@@ -78,6 +78,12 @@ CG_STB_QUIET_BEGIN
 #include <stb_image.h>
 #include <stb_image_resize.h>
 CG_STB_QUIET_END
+
+/* stb 2.27's JPEG decoder is not guarded (RELIABILITY.md): STBI_ONLY_* above
+ * leaves it out, and this keeps it out. JPEG goes to jpeg.c by content. */
+#ifndef STBI_NO_JPEG
+#error "stb_image must be built without its JPEG decoder (STBI_NO_JPEG)"
+#endif
 #if defined(__GNUC__)
 /* stb_image 2.27 declares stbi_set_unpremultiply_on_load_thread static and
  * never defines it; gcc reports that at the end of the file, where the
