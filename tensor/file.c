@@ -166,15 +166,20 @@ static cg_status open_tmp(struct cg__out *o, const char *path, mode_t mode)
 {
     size_t n = strlen(path);
     struct stat sb;
+    cg_status s;
 
     if (!(o->tmp = cg__malloc(n + sizeof TMP_SUFFIX)))
         return CG_ERR_NOMEM;
     for (int attempt = 0; attempt < 3; attempt++) {
         memcpy(o->tmp, path, n);
         memcpy(o->tmp + n, TMP_SUFFIX, sizeof TMP_SUFFIX);
-        if ((o->lock_fd = mkstemp(o->tmp)) < 0)
-            return cg__fail(CG_ERR_IO, "cannot create a temporary file %s: %s", o->tmp,
-                            strerror(errno));
+        if ((o->lock_fd = mkstemp(o->tmp)) < 0) {
+            s = cg__fail(CG_ERR_IO, "cannot create a temporary file %s: %s", o->tmp,
+                         strerror(errno));
+            cg__free(o->tmp);   /* no file of ours by that name to remove */
+            o->tmp = NULL;
+            return s;
+        }
         if (flock(o->lock_fd, LOCK_EX) == 0 && fstat(o->lock_fd, &sb) == 0 && sb.st_nlink > 0)
             break;
         close(o->lock_fd);
