@@ -493,6 +493,19 @@ static void test_bad_metadata(void **state)
     assert_int_equal(cg_errcode(), CG_ERR_FORMAT);   /* the file's fault, not an argument's */
     assert_errmsg_contains(path);
     assert_errmsg_contains("\"x\"");
+    /* Classes that are not an array of strings: refused whether or not the
+     * caller asks for the metadata (it was accepted with NULL). */
+    write_st(path, "{\"__metadata__\":{\"format\":\"cgrad\",\"spec\":\"1-1\","
+                   "\"classes\":\"[1]\"},"
+                   "\"0.weight\":{\"dtype\":\"F32\",\"shape\":[1,1],\"data_offsets\":[0,4]},"
+                   "\"0.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8);
+    for (int with_meta = 0; with_meta < 2; with_meta++) {
+        struct cg_model_meta meta;
+        cg_clear_error();
+        assert_null(cg_model_load(path, with_meta ? &meta : NULL));
+        assert_int_equal(cg_errcode(), CG_ERR_FORMAT);
+        assert_errmsg_contains("__metadata__ \"classes\" entry 0 is not a string");
+    }
 }
 
 static void test_header_byte_flips_never_crash(void **state)
