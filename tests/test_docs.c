@@ -44,6 +44,9 @@ static const struct doc_case data_cases[] = {
     {"NaN", CSV("a,b,c\\n1,nan,x\\n")},
     {"inf, 1e999", CSV("a,b,c\\n1,inf,x\\n")},
     {"unclosed quote", CSV("a,b,c\\n1,\"2,x\\n")},
+    {"a label that is not UTF-8", CSV("a,y\\n1,\\377\\n")},
+    {"a quoted newline in a number", CSV("a,b\\n1,2\\n3,4\\n\"x\\ny\",5\\n")},
+    {"a NUL byte", CSV("a,b,c\\n1,2,x\\n1,2\\000,y\\n")},
     {"label column by name", CSV("a,b,c\\n1,2,x\\n") " --label petal"},
     {"label column by index", CSV("a,b,c\\n1,2,x\\n") " --label 7"},
     {"unknown class (model's names)",
@@ -59,6 +62,8 @@ static const struct doc_case data_cases[] = {
 static const struct doc_case cli_cases[] = {
     {"iris.csv:17: expected 5 fields, found 4",
      "sed '17s/,[^,]*$//' examples/data/iris.csv >iris.csv && cgrad train iris.csv"},
+    {"--out iris.csv would overwrite DATA iris.csv",
+     "cp examples/data/iris.csv iris.csv && cgrad train iris.csv --out iris.csv"},
     {"--lr: 'abc' is not a number", "cgrad train examples/data/iris.csv --lr abc"},
     {"'adamax' is not one of", "cgrad train examples/data/iris.csv --optim adamax"},
     {"model.safetensors: header length",
@@ -199,7 +204,7 @@ static void test_cli_md_messages_are_the_programs(void **state)
         q = close + 1;
     }
     free(doc);
-    assert_int_equal(checked, 7);
+    assert_int_equal(checked, 8);
 }
 
 /* The rows of DATA.md's tables under `heading`: | input | status | `message` |. */

@@ -554,10 +554,10 @@ static void test_unreadable_image_says_why(void **state)
 {
     (void)state;
     EXPECT("predict im.st img/dark/missing.png", 1, NULL,
-           "img/dark/missing.png: No such file or directory");
+           "img/dark/missing.png: cannot open: No such file or directory");
     if (geteuid() != 0) {   /* root reads it anyway */
         assert_int_equal(chmod(at("img/dark/5.png"), 0), 0);
-        EXPECT("predict im.st img/dark/5.png", 1, NULL, "img/dark/5.png: Permission denied");
+        EXPECT("predict im.st img/dark/5.png", 1, NULL, "img/dark/5.png: cannot open: Permission denied");
         assert_int_equal(chmod(at("img/dark/5.png"), 0644), 0);
     }
 }

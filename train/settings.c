@@ -311,8 +311,8 @@ cg_status cg__history_parse(struct cg__fit *f, const char *text)
         r.seconds = field(&p);
         double skipped = *p == '\n' || !*p ? 0 : count(field(&p), 9e15);   /* 8 columns: 0 */
         if (epoch < 1 || step < 0 || skipped < 0)
-            return cg__fail(CG_ERR_FORMAT, "row %d of the history is not a history row",
-                            f->r->n_history + 1);
+            return cg__fail(CG_ERR_FORMAT, "metadata 'checkpoint.history': row %d is not a "
+                            "history row", f->r->n_history + 1);
         r.epoch = (int)epoch;
         r.step = (long)step;
         r.skipped = (long)skipped;
