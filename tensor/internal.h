@@ -59,6 +59,16 @@ static inline bool cg__add_size(size_t a, size_t b, size_t *out)
     return true;
 }
 
+/* Before a product: set OpenBLAS to one thread unless the program chose a
+ * count (cg_set_blas_threads, OPENBLAS_NUM_THREADS); a no-op after the
+ * first call (tensor/cpus.c). */
+void cg__blas_default(void);
+
+/* Test hook: worker `worker` (1..n_threads-1) of pool p sleeps usec
+ * microseconds in every chunk it runs, after claiming it, as a thread the
+ * kernel descheduled would (0 usec: no delay). */
+void cg__pool_set_delay(cg_pool *p, int worker, unsigned usec);
+
 /* Element count of a shape; CG_ERR_SHAPE (set) on a bad one. */
 cg_status cg__shape_size(int ndim, const int *shape, size_t *size);
 

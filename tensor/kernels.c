@@ -31,6 +31,7 @@ void cg_kernel_gemm(bool ta, bool tb, int m, int n, int k, cg_float alpha,
             c[i] = beta == 0 ? 0 : beta * c[i];
         return;
     }
+    cg__blas_default();
     CG__GEMM(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
              m, n, k, alpha, a, ta ? m : k, b, tb ? k : n, beta, c, n);
 }
@@ -413,9 +414,3 @@ cg_float cg_tensor_norm_max(const cg_tensor *t)
     return m;
 }
 
-/* ---- threads ------------------------------------------------------------- */
-
-void cg_set_blas_threads(int n)
-{
-    openblas_set_num_threads(n < 1 ? 1 : n);
-}
