@@ -56,6 +56,7 @@ struct cg_trainer {
     /* the batch being run, for the pool's threads: */
     const struct cg_batch *batch;
     int                n_chunks;
+    bool               ran;       /* the last batch's chunks ran (maybe failing) */
     bool               training;
     cg_float          *out;   /* [rows, out] outputs to copy, or NULL */
 };
@@ -264,30 +265,15 @@ static bool all_finite(const cg_float *x, int n)
  * first-level cache: 1024 elements of each replica's buffer. */
 #define CG__REDUCE_PIECE 1024
 
-/* Range r of the parameters (CG__REDUCE_RANGE elements): model.grad[i] +=
- * replica_1.grad[i] + replica_2.grad[i] + ... in that order, zero the
- * replicas, check the sums are finite; piece by piece, one pass over
- * memory for all three. */
+/* Range r of the parameters (CG__REDUCE_RANGE elements), summed. */
 static void reduce_range(void *ctx, int r, int n_ranges)
 {
     cg_trainer *t = ctx;
-    int n = (int)cg_model_num_params(t->model);
-    int p0 = r * CG__REDUCE_RANGE, p1 = p0 + CG__REDUCE_RANGE < n ? p0 + CG__REDUCE_RANGE : n;
-    cg_float *dst = cg_model_flat(t->model)->grad;
-    bool finite = true;
+    size_t n = cg_model_num_params(t->model), p0 = (size_t)r * CG__REDUCE_RANGE;
+    size_t p1 = p0 + CG__REDUCE_RANGE < n ? p0 + CG__REDUCE_RANGE : n;
 
     (void)n_ranges;
-    for (int c = p0; c < p1; c += CG__REDUCE_PIECE) {
-        int len = p1 - c < CG__REDUCE_PIECE ? p1 - c : CG__REDUCE_PIECE;
-        for (int k = 1; k < t->n_chunks; k++) {
-            cg_float *src = cg_model_flat(t->slots[k].model)->grad + c;
-            for (int i = 0; i < len; i++)
-                dst[c + i] += src[i];
-            memset(src, 0, (size_t)len * sizeof *src);
-        }
-        finite = all_finite(dst + c, len) && finite;
-    }
-    if (!finite)
+    if (!cg__trainer_sum_grads(t, p0, p1))
         atomic_store(&t->grads_finite, false);
 }
 
@@ -341,11 +327,13 @@ static cg_status prepare(cg_trainer *t, const struct cg_batch *b)
     return ensure_slots(t, t->n_chunks);
 }
 
-cg_status cg_trainer_backward(cg_trainer *t, const struct cg_batch *b, cg_rng *rng,
-                              struct cg_batch_result *r)
+cg_status cg__trainer_run_backward(cg_trainer *t, const struct cg_batch *b, cg_rng *rng,
+                                   struct cg_batch_result *r)
 {
     cg_status st = check_batch(t, b, true);
 
+    if (t)
+        t->ran = false;
     if (st != CG_OK || (st = prepare(t, b)) != CG_OK)
         return st;
     /* One draw per chunk from the caller's generator seeds that chunk's
@@ -360,9 +348,48 @@ cg_status cg_trainer_backward(cg_trainer *t, const struct cg_batch *b, cg_rng *r
     }
     t->training = true;
     t->out = NULL;
+    t->ran = true;
     st = run_batch(t, b, r);
     if (rng && t->n_chunks == 1)
         *rng = t->slots[0].rng;
+    return st;
+}
+
+bool cg__trainer_ran(const cg_trainer *t)
+{
+    return t->ran;
+}
+
+bool cg__trainer_sum_grads(cg_trainer *t, size_t begin, size_t end)
+{
+    cg_float *dst = cg_model_flat(t->model)->grad;
+    bool finite = true;
+
+    for (size_t c = begin; c < end; c += CG__REDUCE_PIECE) {
+        size_t len = end - c < CG__REDUCE_PIECE ? end - c : CG__REDUCE_PIECE;
+        for (int k = 1; k < t->n_chunks; k++) {
+            cg_float *src = cg_model_flat(t->slots[k].model)->grad + c;
+            for (size_t i = 0; i < len; i++)
+                dst[c + i] += src[i];
+            memset(src, 0, len * sizeof *src);
+        }
+        finite = all_finite(dst + c, (int)len) && finite;
+    }
+    return finite;
+}
+
+cg_model *cg__trainer_model(const cg_trainer *t)
+{
+    return t->model;
+}
+
+cg_status cg_trainer_backward(cg_trainer *t, const struct cg_batch *b, cg_rng *rng,
+                              struct cg_batch_result *r)
+{
+    cg_status st = cg__trainer_run_backward(t, b, rng, r);
+
+    if (!t || !t->ran)
+        return st;   /* nothing ran: nothing to sum */
     atomic_store(&t->grads_finite, true);
     cg_pool_for(t->pool, reduce_ranges(t), reduce_range, t);
     if (r)

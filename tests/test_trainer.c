@@ -297,8 +297,10 @@ static void test_trainer_sums_across_chunks(void **state)
 
 /* Train a 5-16-8-3 model with dropout and Adam for 6 steps on batches of
  * 3 chunks, on `threads` threads, worker 1 (if any) sleeping `delay_us` in
- * every chunk it takes; the parameters at the end into params. */
-static void train_bits(int threads, unsigned delay_us, cg_float *params, size_t n)
+ * every chunk it takes, with the fused step (cg_optim_train_step) or the
+ * two calls; the parameters at the end into params. */
+static void train_bits_with(int threads, unsigned delay_us, bool fused, cg_float *params,
+                            size_t n)
 {
     static cg_float x[BIG_ROWS * IN];
     static int labels[BIG_ROWS];
@@ -316,13 +318,92 @@ static void train_bits(int threads, unsigned delay_us, cg_float *params, size_t 
     cg__pool_set_delay(cg_trainer_pool(t), 1, delay_us);
     for (int step = 0; step < 6; step++) {
         struct cg_batch b = {x, labels, NULL, BIG_ROWS - step};
-        assert_int_equal(cg_trainer_backward(t, &b, &rng, NULL), CG_OK);
-        assert_int_equal(cg_optim_step_zero_grad(opt, cg_trainer_pool(t)), CG_OK);
+        struct cg_batch_result r;
+        if (fused) {
+            assert_int_equal(cg_optim_train_step(opt, t, &b, &rng, &r), CG_OK);
+            assert_true(r.grads_finite && isfinite(r.loss));
+        } else {
+            assert_int_equal(cg_trainer_backward(t, &b, &rng, NULL), CG_OK);
+            assert_int_equal(cg_optim_step_zero_grad(opt, cg_trainer_pool(t)), CG_OK);
+        }
+        for (size_t i = 0; i < n; i++)
+            assert_true(flat->grad[i] == 0);
     }
     memcpy(params, flat->data, n * sizeof *params);
     cg_trainer_free(t);
     cg_optim_free(opt);
     cg_model_free(m);
+}
+
+static void train_bits(int threads, unsigned delay_us, cg_float *params, size_t n)
+{
+    train_bits_with(threads, delay_us, false, params, n);
+}
+
+/* The fused step (sum, update and zero grad in one pass) gives the same
+ * bits as the two calls, on any thread count, with a worker delayed. */
+static void test_trainer_fused_step_matches_two_calls(void **state)
+{
+    (void)state;
+    enum { N = 5 * 16 + 16 + 16 * 8 + 8 + 8 * 3 + 3 };
+    cg_float want[N], got[N];
+    train_bits(1, 0, want, N);
+    for (int threads = 1; threads <= 3; threads++) {
+        train_bits_with(threads, threads == 2 ? 1000 : 0, true, got, N);
+        assert_memory_equal(got, want, sizeof want);
+    }
+}
+
+/* A non-finite loss updates nothing; a non-finite gradient is an error;
+ * the gradients are zero afterwards either way. An optimizer over other
+ * tensors than the flat one takes the two calls. */
+static void test_trainer_fused_step_errors(void **state)
+{
+    struct fixture *f = *state;
+    cg_tensor *flat = cg_model_flat(f->m);
+    cg_float *before = calloc(flat->size, sizeof *before);
+    cg_optim *opt = cg_adam_new(&flat, 1, NULL);
+    cg_trainer *t = cg_trainer_new(f->m, CG_LOSS_MSE, 2);
+    cg_float targets[ROWS * OUT];
+    struct cg_batch_result r;
+
+    memcpy(targets, f->targets, sizeof targets);
+    targets[0] = (cg_float)INFINITY;
+    struct cg_batch bad = {f->x, NULL, targets, ROWS};
+    memcpy(before, flat->data, flat->size * sizeof *before);
+    assert_int_equal(cg_optim_train_step(opt, t, &bad, NULL, &r), CG_ERR_NUMERIC);
+    assert_errmsg_contains("loss");
+    assert_memory_equal(flat->data, before, flat->size * sizeof *before);
+    assert_int_equal(cg_optim_steps(opt), 0);
+    flat->grad[3] = (cg_float)NAN;   /* as a bad backward would leave it */
+    struct cg_batch good = {f->x, NULL, f->targets, ROWS};
+    assert_int_equal(cg_optim_train_step(opt, t, &good, NULL, &r), CG_ERR_NUMERIC);
+    assert_false(r.grads_finite);
+    assert_errmsg_contains("gradient");
+    for (size_t i = 0; i < flat->size; i++)
+        assert_true(flat->grad[i] == 0);
+    cg_optim_free(opt);
+    /* The update ran with the NaN: the documented partial update. */
+    assert_true(isnan(flat->data[3]));
+    memcpy(flat->data, before, flat->size * sizeof *before);
+    /* Over the model's layers' tensors: the two calls, which update. */
+    cg_tensor *params[16];
+    int n;
+    const struct cg_param *ps = cg_model_params(f->m, &n);
+    assert_true(n > 1 && n <= 16);
+    for (int i = 0; i < n; i++)
+        params[i] = ps[i].tensor;
+    opt = cg_adam_new(params, n, NULL);
+    memcpy(before, flat->data, flat->size * sizeof *before);
+    assert_int_equal(cg_optim_train_step(opt, t, &good, NULL, &r), CG_OK);
+    assert_true(r.grads_finite);
+    assert_int_equal(cg_optim_steps(opt), 1);
+    assert_true(memcmp(flat->data, before, flat->size * sizeof *before) != 0);
+    for (size_t i = 0; i < flat->size; i++)
+        assert_true(flat->grad[i] == 0);
+    cg_optim_free(opt);
+    cg_trainer_free(t);
+    free(before);
 }
 
 /* The same bits whatever the scheduling and the thread count: 1 to 4
@@ -369,6 +450,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_trainer_sums_across_chunks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trainer_more_threads_than_rows, setup, teardown),
         cmocka_unit_test(test_trainer_bits_do_not_depend_on_threads_or_timing),
+        cmocka_unit_test(test_trainer_fused_step_matches_two_calls),
+        cmocka_unit_test_setup_teardown(test_trainer_fused_step_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trainer_reports_non_finite_gradients, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
