@@ -46,10 +46,18 @@
 /* Kinds of wait, each with its own running average. */
 enum { WAIT_WORK, WAIT_DONE, WAIT_KINDS };
 
+/* What a worker is started with: kept in the pool, so a new worker frees
+ * nothing while its creator may be allocating. */
+struct worker_arg {
+    struct cg_pool *pool;
+    int             index;
+};
+
 struct cg_pool {
     int              n_threads;
     bool             oversubscribed;  /* more threads than the CPUs we may use */
     pthread_t       *workers;         /* n_threads - 1 of them */
+    struct worker_arg *args;          /* theirs */
     int              started;         /* workers created so far */
     pthread_mutex_t  lock;
     pthread_cond_t   wake;            /* a new job or stopping */
@@ -67,10 +75,6 @@ struct cg_pool {
     unsigned         delay_us;        /* ... this long in every chunk it runs */
 };
 
-struct worker_arg {
-    cg_pool *pool;
-    int      index;
-};
 
 static uint64_t now_ns(void)
 {
@@ -239,7 +243,6 @@ static void *worker_main(void *arg)
     struct worker_arg a = *(struct worker_arg *)arg;
     uint32_t seen = 0;
 
-    cg__free(arg);
     for (;;) {
         wait_for_job(a.pool, seen);
         if (atomic_load(&a.pool->stopping))
@@ -263,6 +266,7 @@ static void stop_workers(cg_pool *p)
 static void destroy(cg_pool *p)
 {
     cg__free(p->workers);
+    cg__free(p->args);
     pthread_cond_destroy(&p->done_cond);
     pthread_cond_destroy(&p->wake);
     pthread_mutex_destroy(&p->lock);
@@ -294,15 +298,13 @@ cg_pool *cg_pool_new(int n_threads)
     atomic_init(&p->stopping, false);
     for (int k = 0; k < WAIT_KINDS; k++)
         atomic_init(&p->wait_avg_ns[k], 0);
-    if (n_threads > 1 && !(p->workers = cg__calloc((size_t)n_threads - 1, sizeof *p->workers)))
+    if (n_threads > 1 &&
+        (!(p->workers = cg__calloc((size_t)n_threads - 1, sizeof *p->workers)) ||
+         !(p->args = cg__calloc((size_t)n_threads - 1, sizeof *p->args))))
         goto out_destroy;
     for (int i = 1; i < n_threads; i++) {
-        struct worker_arg *a = cg__malloc(sizeof *a);
-        if (!a)
-            goto out_stop;
-        *a = (struct worker_arg){p, i};
-        if (pthread_create(&p->workers[i - 1], NULL, worker_main, a) != 0) {
-            cg__free(a);
+        p->args[i - 1] = (struct worker_arg){p, i};
+        if (pthread_create(&p->workers[i - 1], NULL, worker_main, &p->args[i - 1]) != 0) {
             cg__fail(CG_ERR_NOMEM, "cg_pool_new: cannot create thread %d", i);
             goto out_stop;
         }
