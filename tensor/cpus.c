@@ -54,15 +54,22 @@ static int quota_cpus(long long quota, long long period)
     return (int)((quota + period - 1) / period);
 }
 
-/* cgroup v2: "max 100000" or "150000 100000" in dir/cpu.max. */
-static int v2_limit(const char *dir)
+int cg__cpu_max_cpus(const char *text)
 {
-    char path[600], buf[128], *end;
-    snprintf(path, sizeof path, "/sys/fs/cgroup%s/cpu.max", dir);
-    if (!read_small(path, buf, sizeof buf) || strncmp(buf, "max", 3) == 0)
+    char *end;
+    if (strncmp(text, "max", 3) == 0)
         return 0;
-    long long quota = strtoll(buf, &end, 10);
-    return quota_cpus(quota, strtoll(end, NULL, 10));
+    long long quota = strtoll(text, &end, 10);
+    return end == text ? 0 : quota_cpus(quota, strtoll(end, NULL, 10));
+}
+
+/* cgroup v2: dir/cpu.max under mount (/sys/fs/cgroup, or
+ * /sys/fs/cgroup/unified on a hybrid system). */
+static int v2_limit(const char *mount, const char *dir)
+{
+    char path[640], buf[128];
+    snprintf(path, sizeof path, "%s%s/cpu.max", mount, dir);
+    return read_small(path, buf, sizeof buf) ? cg__cpu_max_cpus(buf) : 0;
 }
 
 /* cgroup v1: cpu.cfs_quota_us (-1: none) over cpu.cfs_period_us. */
@@ -106,7 +113,8 @@ static int cgroup_limit(void)
             size_t len = strlen(dir);
             const char *d = len == 1 ? "" : dir;   /* "/" is the root itself */
             if (v2)
-                limit = min_limit(limit, v2_limit(d));
+                limit = min_limit(limit, min_limit(v2_limit("/sys/fs/cgroup", d),
+                                                   v2_limit("/sys/fs/cgroup/unified", d)));
             else
                 limit = min_limit(limit, min_limit(v1_limit("/sys/fs/cgroup/cpu,cpuacct", d),
                                                    v1_limit("/sys/fs/cgroup/cpu", d)));

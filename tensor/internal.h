@@ -64,6 +64,10 @@ static inline bool cg__add_size(size_t a, size_t b, size_t *out)
  * first call (tensor/cpus.c). */
 void cg__blas_default(void);
 
+/* CPUs of a cgroup v2 cpu.max text ("max 100000": none, 0; "150000
+ * 100000": 2, rounded up); 0 for text it cannot read. */
+int cg__cpu_max_cpus(const char *text);
+
 /* Test hook: worker `worker` (1..n_threads-1) of pool p sleeps usec
  * microseconds in every chunk it runs, after claiming it, as a thread the
  * kernel descheduled would (0 usec: no delay). */

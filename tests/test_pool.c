@@ -247,6 +247,19 @@ static void test_cpu_count_follows_affinity(void **state)
     assert_int_equal(cg_cpu_count(), all);
 }
 
+/* A cgroup v2 quota, rounded up; none, or unreadable, is 0 (no limit). */
+static void test_cgroup_quota_text(void **state)
+{
+    (void)state;
+    assert_int_equal(cg__cpu_max_cpus("max 100000\n"), 0);
+    assert_int_equal(cg__cpu_max_cpus("150000 100000\n"), 2);
+    assert_int_equal(cg__cpu_max_cpus("100000 100000\n"), 1);
+    assert_int_equal(cg__cpu_max_cpus("50000 100000\n"), 1);
+    assert_int_equal(cg__cpu_max_cpus("400000 100000"), 4);
+    assert_int_equal(cg__cpu_max_cpus(""), 0);
+    assert_int_equal(cg__cpu_max_cpus("-1 100000"), 0);
+}
+
 /* Unless the program chose, the first product sets OpenBLAS to one thread;
  * once the program chose, cgrad leaves the setting alone. */
 static void test_first_product_sets_blas_to_one_thread(void **state)
@@ -274,6 +287,7 @@ int main(void)
         cmocka_unit_test(test_pool_for_runs_every_chunk_once),
         cmocka_unit_test(test_pool_oversubscribed_beside_a_busy_process),
         cmocka_unit_test(test_cpu_count_follows_affinity),
+        cmocka_unit_test(test_cgroup_quota_text),
         cmocka_unit_test(test_pool_runs_every_share_many_times),
         cmocka_unit_test(test_pool_range_partitions),
         cmocka_unit_test(test_pool_rejects_bad_size_and_null_runs_inline),
