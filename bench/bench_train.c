@@ -98,13 +98,21 @@ static void run_free(struct run *r)
     cg_model_free(r->m);
 }
 
-/* One optimizer step on a batch, as `cgrad train` does it. */
+/* Steps take cg_optim_train_step (the gradient sum fused into the update)
+ * instead of the two calls: the A/B of the demo rows. */
+static bool fused_steps;
+
+/* One optimizer step on a batch, as `cgrad train` does it (or fused). */
 static double step(struct run *r, const struct cg_batch *b)
 {
     struct cg_batch_result res;
-    if (cg_trainer_backward(r->tr, b, &r->rng, &res) != CG_OK ||
-        cg_optim_step_zero_grad(r->opt, cg_trainer_pool(r->tr)) != CG_OK)
+    if (fused_steps) {
+        if (cg_optim_train_step(r->opt, r->tr, b, &r->rng, &res) != CG_OK)
+            die("fused step");
+    } else if (cg_trainer_backward(r->tr, b, &r->rng, &res) != CG_OK ||
+               cg_optim_step_zero_grad(r->opt, cg_trainer_pool(r->tr)) != CG_OK) {
         die("step");
+    }
     return res.loss;
 }
 
@@ -219,43 +227,6 @@ static void interleaved_share(const cg_dataset *train, const struct cg_norm *nor
     roof_buffers_free(&il.b, net, threads);
 }
 
-/*
- * One epoch's worth of the roofline's products alone (steps of a full
- * batch, back to back), the faster of the two ways of using `threads`
- * threads: what GEMM at its best could do over a whole epoch at this
- * moment of the machine, the host's slow spells included.
- */
-static double products_epoch(const struct roof_net *net, int threads, int steps,
-                             const char **way)
-{
-    struct roof_buffers b;
-    struct roof_job job = {net, &b};
-    cg_pool *pool = cg_pool_new(threads);
-    double t0, data_parallel, blas = 1e30;
-
-    if (!pool)
-        die("pool");
-    roof_buffers_init(&b, net, threads);
-    cg_set_blas_threads(1);
-    t0 = roof_now();
-    for (int s = 0; s < steps; s++)
-        cg_pool_run(pool, roof_share, &job);
-    data_parallel = roof_now() - t0;
-    cg_pool_free(pool);
-    if (threads > 1) {
-        cg_set_blas_threads(threads);
-        t0 = roof_now();
-        for (int s = 0; s < steps; s++)
-            roof_step_rows(net, &b, 0, net->batch, 0);
-        blas = roof_now() - t0;
-        cg_set_blas_threads(1);
-        roof_let_blas_threads_sleep();
-    }
-    roof_buffers_free(&b, net, threads);
-    *way = data_parallel < blas ? "data-parallel" : "blas threads";
-    return data_parallel < blas ? data_parallel : blas;
-}
-
 /* Rows of the table for the demo task on `threads` threads. */
 static void demo_rows(const cg_dataset *train, const struct cg_norm *norm,
                       const struct roof_net *net, int threads)
@@ -266,6 +237,7 @@ static void demo_rows(const cg_dataset *train, const struct cg_norm *norm,
     int full_steps = (int)(cg_dataset_size(train) / (size_t)net->batch);
     struct roof_result roof = roof_measure(net, threads, 100);
     double train_best = 1e30, products_best = 1e30, loss = (double)NAN, median_step = 0;
+    double fused_best = 1e30, fused_loss = (double)NAN;
     const char *way = "", *best_way = "";
     size_t mallocs = 0, process = 0;
 
@@ -274,7 +246,11 @@ static void demo_rows(const cg_dataset *train, const struct cg_norm *norm,
     for (int e = 0; e < EPOCHS; e++) {
         double med, seconds = demo_epoch(train, norm, threads, &mallocs, &process, &loss, &med,
                                          NULL);
-        double products = products_epoch(net, threads, full_steps, &way);
+        double products = roof_products_epoch(net, threads, full_steps, &way);
+        fused_steps = true;
+        double fused = demo_epoch(train, norm, threads, &mallocs, &process, &fused_loss, &med, NULL);
+        fused_steps = false;
+        fused_best = fused < fused_best ? fused : fused_best;
         if (seconds < train_best) {
             train_best = seconds;
             median_step = med;
@@ -288,6 +264,10 @@ static void demo_rows(const cg_dataset *train, const struct cg_norm *norm,
     double flops_issue = 3 * roof_forward_macs(net) * 2 * samples;
     printf("| demo epoch, %d thread%s | %.3f | s | best of %d; %.0f samples/s, final batch loss "
            "%.3f |\n", threads, s, train_best, EPOCHS, samples / train_best, loss);
+    printf("| demo epoch, fused sum and update, %d thread%s | %.3f | s | cg_optim_train_step, "
+           "best of %d alternating with the two calls: %.3fx their best; final batch loss %.3f "
+           "(the same bits) |\n", threads, s, fused_best, EPOCHS, fused_best / train_best,
+           fused_loss);
     printf("| demo achieved, %d thread%s | %.1f | GFLOP/s | 3 x forward MACs x 2 / epoch time |\n",
            threads, s, flops_issue / train_best * 1e-9);
     printf("| demo GEMM roofline epoch, %d thread%s | %.3f | s | best step of the products alone "
@@ -385,6 +365,106 @@ static void bench_tiny(void)
     cg_set_allocator(NULL);
 }
 
+/*
+ * `bench_train embed`: the README's embedding loop as written (a plain
+ * cg_graph, cg_optim_step, no trainer, no cg_set_blas_threads) on the demo
+ * network and random batches, in two threads of one program each training
+ * its own model at once, against one such thread alone; and every malloc
+ * of the process in the steady steps. Run in a process of its own, so that
+ * nothing chose OpenBLAS's thread count before the library does.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+
+enum { EMBED_STEPS = 300, EMBED_BATCH = 128 };
+
+struct embed {
+    double     seconds;      /* steps 2..EMBED_STEPS */
+    pthread_t  thread;
+    _Atomic int *first_done; /* threads past their first step */
+    int        peers;        /* threads training at once */
+};
+
+static void *embed_train(void *arg)
+{
+    struct embed *e = arg;
+    static _Thread_local cg_float xs[EMBED_BATCH * 784];
+    static _Thread_local int ys[EMBED_BATCH];
+    cg_rng rng;
+    cg_rng_seed(&rng, 1);
+    for (int i = 0; i < EMBED_BATCH * 784; i++)
+        xs[i] = (cg_float)cg_rng_uniform(&rng);
+    for (int i = 0; i < EMBED_BATCH; i++)
+        ys[i] = (int)cg_rng_below(&rng, 10);
+    cg_model *m = cg_model_from_spec("784-256-128-10");
+    cg_model_init(m, CG_INIT_DEFAULT, &rng);
+    cg_tensor *flat = cg_model_flat(m);
+    cg_optim *opt = cg_adam_new(&flat, 1, NULL);
+    cg_graph *g = cg_graph_new();
+    if (!m || !opt || !g)
+        die("embed");
+    double t0 = 0;
+    for (int step = 0; step < EMBED_STEPS; step++) {
+        cg_tensor *x = cg_graph_wrap(g, xs, 2, (int[]){EMBED_BATCH, 784});
+        cg_tensor *loss = cg_cross_entropy(g, cg_model_forward(g, m, x, &rng), ys);
+        if (cg_backward(g, loss) != CG_OK)
+            die("embed step");
+        cg_optim_step(opt);
+        cg_optim_zero_grad(opt);
+        cg_graph_reset(g);
+        if (step == 0) {
+            /* Wait until every thread has made its first step (and grown
+             * its arena), so that the steady steps are counted alone. */
+            atomic_fetch_add(e->first_done, 1);
+            while (atomic_load(e->first_done) < e->peers)
+                ;
+            t0 = roof_now();
+        }
+    }
+    e->seconds = roof_now() - t0;
+    cg_graph_free(g);
+    cg_optim_free(opt);
+    cg_model_free(m);
+    return NULL;
+}
+
+static void bench_embed(void)
+{
+    enum { ROUNDS = 3 };
+    double alone = 1e30, pair = 1e30;
+    size_t mallocs = 0;
+
+    for (int r = 0; r < ROUNDS; r++) {
+        _Atomic int first = 0;
+        struct embed one = {0, 0, &first, 1};
+        embed_train(&one);
+        alone = one.seconds < alone ? one.seconds : alone;
+        _Atomic int first2 = 0;
+        struct embed two[2] = {{0, 0, &first2, 2}, {0, 0, &first2, 2}};
+        for (int i = 0; i < 2; i++)
+            if (pthread_create(&two[i].thread, NULL, embed_train, &two[i]) != 0)
+                die("thread");
+        while (atomic_load(&first2) < 2)
+            ;
+        size_t before = process_mallocs;
+        for (int i = 0; i < 2; i++)
+            pthread_join(two[i].thread, NULL);
+        /* The joins and the threads' cleanup free, they do not malloc;
+         * the frees of the models come after the steady steps. */
+        mallocs += process_mallocs - before;
+        double slowest = two[0].seconds > two[1].seconds ? two[0].seconds : two[1].seconds;
+        pair = slowest < pair ? slowest : pair;
+    }
+    printf("| embedding: two threads each training a model at once | %.2f | x | the slower "
+           "thread's %d steady steps (%.3f s) over one thread alone (%.3f s), best of %d; the "
+           "README's loop, OpenBLAS as the library leaves it (%d thread%s) |\n", pair / alone,
+           EMBED_STEPS - 1, pair, alone, ROUNDS, openblas_get_num_threads(),
+           openblas_get_num_threads() > 1 ? "s" : "");
+    printf("| embedding: mallocs per steady step, whole process | %.2f | calls | %zu in %d "
+           "steps of two threads |\n", (double)mallocs / (2.0 * ROUNDS * (EMBED_STEPS - 1)),
+           mallocs, 2 * ROUNDS * (EMBED_STEPS - 1));
+}
+
 /* `bench_train steps N`: N tiny steps and nothing else, for bench/run.sh to
  * count instructions under callgrind (a figure the host's noise cannot
  * move). */
@@ -400,6 +480,10 @@ static void tiny_steps_only(long steps)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "embed") == 0) {
+        bench_embed();
+        return 0;
+    }
     if (argc > 2 && strcmp(argv[1], "steps") == 0) {
         tiny_steps_only(atol(argv[2]));
         return 0;

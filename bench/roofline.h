@@ -198,4 +198,43 @@ static inline struct roof_result roof_measure(const struct roof_net *net, int th
     return r;
 }
 
+/*
+ * One epoch's worth of the roofline's products alone (steps of a full
+ * batch, back to back), the faster of the two ways of using `threads`
+ * threads: what GEMM at its best could do over a whole epoch at this
+ * moment of the machine, the host's slow spells included.
+ */
+static inline double roof_products_epoch(const struct roof_net *net, int threads, int steps,
+                             const char **way)
+{
+    struct roof_buffers b;
+    struct roof_job job = {net, &b};
+    cg_pool *pool = cg_pool_new(threads);
+    double t0, data_parallel, blas = 1e30;
+
+    if (!pool) {
+        fprintf(stderr, "bench: %s\n", cg_errmsg());
+        exit(1);
+    }
+    roof_buffers_init(&b, net, threads);
+    cg_set_blas_threads(1);
+    t0 = roof_now();
+    for (int s = 0; s < steps; s++)
+        cg_pool_run(pool, roof_share, &job);
+    data_parallel = roof_now() - t0;
+    cg_pool_free(pool);
+    if (threads > 1) {
+        cg_set_blas_threads(threads);
+        t0 = roof_now();
+        for (int s = 0; s < steps; s++)
+            roof_step_rows(net, &b, 0, net->batch, 0);
+        blas = roof_now() - t0;
+        cg_set_blas_threads(1);
+        roof_let_blas_threads_sleep();
+    }
+    roof_buffers_free(&b, net, threads);
+    *way = data_parallel < blas ? "data-parallel" : "blas threads";
+    return data_parallel < blas ? data_parallel : blas;
+}
+
 #endif /* CG_BENCH_ROOFLINE_H */

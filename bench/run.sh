@@ -14,6 +14,11 @@ for b in "$BUILD"/bench/bench_*; do
     [ -x "$b" ] || continue
     "$b" || { echo "| $(basename "$b") | FAILED | | exit $? |"; status=1; }
 done
+# The README's embedding loop in two threads at once, in a process of its
+# own: nothing may have chosen OpenBLAS's thread count before the library.
+if [ -x "$BUILD/bench/bench_train" ]; then
+    "$BUILD/bench/bench_train" embed || { echo "| bench_train embed | FAILED | | |"; status=1; }
+fi
 # Instructions per tiny step, counted by callgrind: repeatable whatever the
 # host is doing. Two runs that differ by 10,000 steps, so that start-up cancels.
 # OpenBLAS at one thread: otherwise its idle threads spin for a time measured

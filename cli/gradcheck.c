@@ -252,7 +252,7 @@ int cli_gradcheck(int argc, char **argv)
     cg_set_blas_threads(s.threads);
     if (cg_blas_reserve(NULL) != CG_OK)
         return cli_error("%s", cg_errmsg());
-    cg64_set_blas_threads(s.threads);
+    cg64_set_blas_threads(s.threads ? s.threads : 1);
     if (s.explain)
         return explain(cg_gradcheck_suite_find(s.explain), &s);
     begin(&s, p, &j);

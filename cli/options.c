@@ -139,8 +139,10 @@ static const struct opt table[] = {
      "keep the data's order in every epoch"},
     {"seed", K_U64, TRAIN, OFF(seed), 0, 0, 0, NULL, "N", "Training",
      "random seed for the weights, shuffling, dropout (default 1)"},
-    {"threads", K_INT, TRAIN | EVAL | PREDICT, OFF(threads), 1, 64, 0, NULL,
-     "N", "Training", "threads: each batch is split across them (default 1)"},
+    {"threads", K_INT, TRAIN | EVAL | PREDICT, OFF(threads), 0, 64, 0, NULL,
+     "N|auto", "Training",
+     "threads sharing each batch's chunks; auto (or 0): the CPUs this process may use "
+     "(default auto)"},
     {"on-nonfinite", K_ENUM, TRAIN, OFF(on_nonfinite), 0, 0, 0, cli_nonfinite_names,
      "stop|skip", "Training",
      "a loss or gradient that is not finite stops the run, or its batch is skipped "
@@ -283,7 +285,7 @@ void cli_settings_defaults(struct cli_settings *s)
     s->epochs = 10;
     s->batch = 128;
     s->seed = 1;
-    s->threads = 1;
+    s->threads = 0;   /* auto: cg_cpu_count() */
     s->out = "model.safetensors";
     s->top = 1;
 }
@@ -427,6 +429,8 @@ static int set_value(const char *cmd, const struct opt *o, const char *arg,
         *(bool *)(void *)field = true;
         break;
     case K_INT:
+        if (o->off == OFF(threads) && strcmp(arg, "auto") == 0)
+            arg = "0";   /* the library's "auto" */
         if ((rc = parse_integer(cmd, o, arg, &ll)) == CLI_OK)
             *(int *)(void *)field = (int)ll;
         break;

@@ -135,13 +135,17 @@ static void fill_rows(const cg_loader *loader, size_t r0, size_t r1)
     }
 }
 
-/* One thread's contiguous share of the batch's rows. */
-static void fill_share(void *ctx, int thread, int n_threads)
+/* Rows a chunk of the conversion on a pool holds: more chunks than
+ * threads, handed out to whichever is free. */
+#define CG__LOADER_CHUNK_ROWS 16
+
+/* Chunk `chunk`'s contiguous rows of the batch. */
+static void fill_share(void *ctx, int chunk, int n_chunks)
 {
     const cg_loader *loader = ctx;
     int r0, r1;
 
-    cg_pool_range((int)loader->rows, thread, n_threads, &r0, &r1);
+    cg_pool_range((int)loader->rows, chunk, n_chunks, &r0, &r1);
     fill_rows(loader, (size_t)r0, (size_t)r1);
 }
 
@@ -160,7 +164,9 @@ int cg_loader_next(cg_loader *loader, cg_float *x, int *labels, cg_float *target
     loader->labels = labels;
     loader->targets = targets;
     if (loader->pool)
-        cg_pool_run(loader->pool, fill_share, loader);
+        cg_pool_for(loader->pool,
+                    (int)((loader->rows + CG__LOADER_CHUNK_ROWS - 1) / CG__LOADER_CHUNK_ROWS),
+                    fill_share, loader);
     else
         fill_rows(loader, 0, loader->rows);
     loader->pos += loader->rows;

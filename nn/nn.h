@@ -361,15 +361,17 @@ cg_status cg_model_export_eval(const cg_model *m, const struct cg_export_options
 
 /* ---- data-parallel batches ----------------------------------------------------
  * A cg_trainer runs the forward and backward pass of a mini-batch on T
- * threads: each thread takes a contiguous slice of the rows, runs it on its
- * own graph with its own replica of the model (shared parameter data, its own
- * gradients), and the replicas' gradients are summed into the model's in a
- * fixed order. Same seed and same thread count give the same bits; a
- * different thread count changes the order of the sums, and so the last bits.
- * After the first batch it allocates nothing. Call cg_set_blas_threads(1) when
- * T > 1 so that the threads do not oversubscribe the cores.
+ * threads: the rows are cut into chunks of about 32 (a function of the row
+ * count alone), handed out to whichever thread is free; each chunk runs on
+ * its own graph with its own replica of the model (shared parameter data,
+ * its own gradients), and the replicas' gradients are summed into the
+ * model's in chunk order. So the bits depend on the seed, the settings and
+ * the batch size, never on the thread count or on which thread ran what.
+ * After the first batch of a given size it allocates nothing. OpenBLAS runs
+ * one thread inside each product unless the program chose otherwise
+ * (cg_set_blas_threads in tensor.h).
  *
- *     cg_trainer *tr = cg_trainer_new(m, CG_LOSS_CROSS_ENTROPY, 2);
+ *     cg_trainer *tr = cg_trainer_new(m, CG_LOSS_CROSS_ENTROPY, 0);  // auto
  *     struct cg_batch b = {x, labels, NULL, rows};     // x: [rows, in]
  *     struct cg_batch_result r;
  *     cg_trainer_backward(tr, &b, &rng, &r);   // m's grads += d(mean loss)
@@ -401,18 +403,22 @@ struct cg_batch_result {
 typedef struct cg_trainer cg_trainer;
 
 /* A runner for model m (borrowed; it must outlive the trainer) with the given
- * loss on `threads` threads (1 to 64): makes the thread pool, one graph per
- * thread and threads - 1 replicas. NULL and cg_errmsg() on failure. */
+ * loss on `threads` threads (1 to 64; 0 or less: cg_cpu_count()): makes the
+ * thread pool and the first chunk's graph; the other chunks' graphs and
+ * replicas come with the first batch that needs them. NULL and cg_errmsg()
+ * on failure. */
 cg_trainer *cg_trainer_new(cg_model *m, enum cg_loss loss, int threads);
 /* Stop the threads and free everything the trainer made; NULL is a no-op. */
 void        cg_trainer_free(cg_trainer *t);
+/* The number of threads it runs on (auto resolved); 0 for NULL. */
 int         cg_trainer_threads(const cg_trainer *t);
 /* The trainer's thread pool (NULL with one thread), to run other parallel
  * work on the same threads (an optimizer step). */
 cg_pool    *cg_trainer_pool(cg_trainer *t);
-/* Forward and backward of a batch in training mode (dropout drawn from rng,
- * which may be NULL without dropout): adds the gradient of the batch's mean
- * loss into m's gradients. A non-finite loss is returned in r without a
+/* Forward and backward of a batch in training mode (dropout: one seed per
+ * chunk drawn from rng, or rng itself for a one-chunk batch; rng may be NULL
+ * without dropout): adds the gradient of the batch's mean loss into m's
+ * gradients. A non-finite loss is returned in r without a
  * backward pass. */
 cg_status   cg_trainer_backward(cg_trainer *t, const struct cg_batch *b, cg_rng *rng,
                                 struct cg_batch_result *r);

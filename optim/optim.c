@@ -148,14 +148,14 @@ cg_status cg_optim_step(cg_optim *o)
     return CG_OK;
 }
 
-/* Thread t's contiguous share [*begin, *end) of a tensor of n elements. */
+/* Chunk t's contiguous share [*begin, *end) of a tensor of n elements. */
 static void share_of(size_t n, int thread, int n_threads, size_t *begin, size_t *end)
 {
     *begin = n * (size_t)thread / (size_t)n_threads;
     *end = n * (size_t)(thread + 1) / (size_t)n_threads;
 }
 
-/* Thread t updates its contiguous share of every parameter. */
+/* Chunk t updates its contiguous share of every parameter. */
 static void step_share(void *ctx, int thread, int n_threads)
 {
     const cg_optim *o = ctx;
@@ -167,6 +167,24 @@ static void step_share(void *ctx, int thread, int n_threads)
     }
 }
 
+/* The elements of a chunk of a step on a pool: more chunks than threads,
+ * handed out to whichever thread is free, so that a thread the machine
+ * slows down holds up one chunk, not a share. */
+#define CG__STEP_CHUNK 16384
+
+/* The chunks of a pass over o's parameters on pool: at least one a thread. */
+static int step_chunks(const cg_optim *o, cg_pool *pool)
+{
+    size_t total = 0;
+    for (int i = 0; i < o->n; i++)
+        total += o->params[i]->size;
+    size_t n = (total + CG__STEP_CHUNK - 1) / CG__STEP_CHUNK;
+    int threads = cg_pool_size(pool);
+    if (threads == 1)
+        return 1;
+    return n < (size_t)threads ? threads : n > 1024 ? 1024 : (int)n;
+}
+
 /* A step whose update runs as `share` on the threads of pool. */
 static cg_status step_on_pool(const char *fn, cg_optim *o, cg_pool *pool, cg_pool_fn share)
 {
@@ -175,7 +193,7 @@ static cg_status step_on_pool(const char *fn, cg_optim *o, cg_pool *pool, cg_poo
     cg_status st = cg__optim_begin_step(o);
     if (st != CG_OK)
         return st;
-    cg_pool_run(pool, share, o);
+    cg_pool_for(pool, step_chunks(o, pool), share, o);
     return CG_OK;
 }
 
@@ -189,8 +207,8 @@ cg_status cg_optim_step_pool(cg_optim *o, cg_pool *pool)
  * parameter, gradient and two moments, 16 KiB in float). */
 #define CG__STEP_ZERO_CHUNK 1024
 
-/* Thread t updates its contiguous share of every parameter and zeroes the
- * same share of the gradient right after each chunk was read. */
+/* Chunk t updates its contiguous share of every parameter and zeroes the
+ * same share of the gradient right after each piece was read. */
 static void step_zero_share(void *ctx, int thread, int n_threads)
 {
     const cg_optim *o = ctx;
@@ -211,7 +229,7 @@ cg_status cg_optim_step_zero_grad(cg_optim *o, cg_pool *pool)
     return step_on_pool("cg_optim_step_zero_grad", o, pool, step_zero_share);
 }
 
-/* Thread t zeroes its contiguous share of every gradient. */
+/* Chunk t zeroes its contiguous share of every gradient. */
 static void zero_share(void *ctx, int thread, int n_threads)
 {
     const cg_optim *o = ctx;
@@ -228,7 +246,7 @@ static void zero_share(void *ctx, int thread, int n_threads)
 void cg_optim_zero_grad_pool(cg_optim *o, cg_pool *pool)
 {
     if (o)
-        cg_pool_run(pool, zero_share, o);
+        cg_pool_for(pool, step_chunks(o, pool), zero_share, o);
 }
 
 void cg_optim_zero_grad(cg_optim *o)

@@ -11,13 +11,13 @@
 #   DEMO_DATA      the IDX folder (default /usr/share/datasets/fashion-mnist,
 #                  from the Debian package dataset-fashion-mnist)
 #   DEMO_OUT       where the results go (default $BUILD/demo)
-#   DEMO_THREADS   --threads (default 2: the demo is meant for 2 cores)
+#   DEMO_THREADS   --threads (default auto: the CPUs this process may use)
 set -eu
 
 BUILD=${BUILD:-build}
 DATA=${DEMO_DATA:-/usr/share/datasets/fashion-mnist}
 OUT=${DEMO_OUT:-$BUILD/demo}
-THREADS=${DEMO_THREADS:-2}
+THREADS=${DEMO_THREADS:-auto}
 CGRAD=$BUILD/cgrad
 
 if [ ! -x "$CGRAD" ]; then

@@ -86,6 +86,22 @@ cg_status cg__write_atomic(const char *path, cg_status (*write)(FILE *f, void *c
 /* True when s[0..n) is valid UTF-8 (no overlong forms, no surrogates, at
  * most U+10FFFF). */
 bool cg__utf8_valid(const char *s, size_t n);
+/* Before a product: set OpenBLAS to one thread unless the program chose a
+ * count (cg_set_blas_threads, OPENBLAS_NUM_THREADS); a no-op after the
+ * first call (tensor/cpus.c). */
+void cg__blas_default(void);
+/* True when the address space left (ulimit -v) can hold OpenBLAS's working
+ * buffers for `buffers` threads running products at once (kernels.c). */
+bool cg__blas_fits(size_t buffers);
+
+/* CPUs of a cgroup v2 cpu.max text ("max 100000": none, 0; "150000
+ * 100000": 2, rounded up); 0 for text it cannot read. */
+int cg__cpu_max_cpus(const char *text);
+
+/* Test hook: worker `worker` (1..n_threads-1) of pool p sleeps usec
+ * microseconds in every chunk it runs, after claiming it, as a thread the
+ * kernel descheduled would (0 usec: no delay). */
+void cg__pool_set_delay(cg_pool *p, int worker, unsigned usec);
 
 /* Element count of a shape; CG_ERR_SHAPE (set) on a bad one. */
 cg_status cg__shape_size(int ndim, const int *shape, size_t *size);

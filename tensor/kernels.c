@@ -33,6 +33,7 @@ void cg_kernel_gemm(bool ta, bool tb, int m, int n, int k, cg_float alpha,
             c[i] = beta == 0 ? 0 : beta * c[i];
         return;
     }
+    cg__blas_default();
     CG__GEMM(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
              m, n, k, alpha, a, ta ? m : k, b, tb ? k : n, beta, c, n);
 }
@@ -427,7 +428,7 @@ cg_float cg_tensor_norm_max(const cg_tensor *t)
 #define BLAS_BUFFER ((size_t)128 << 20)
 #define BLAS_SLACK  ((size_t)16 << 20)    /* OpenBLAS's headers, the kernels' stacks */
 
-static bool address_space_for(size_t buffers)
+bool cg__blas_fits(size_t buffers)
 {
     size_t bytes = buffers * (BLAS_BUFFER + ((size_t)1 << 16)) + BLAS_SLACK;
     void *p = mmap(NULL, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -436,12 +437,6 @@ static bool address_space_for(size_t buffers)
         return false;
     munmap(p, bytes);
     return true;
-}
-
-void cg_set_blas_threads(int n)
-{
-    /* More OpenBLAS threads only when their buffers fit (a slower run, not a hang). */
-    openblas_set_num_threads(n > 1 && address_space_for((size_t)n) ? n : 1);
 }
 
 /* One tiny product per thread: OpenBLAS takes (and keeps) its buffer now. */
@@ -456,7 +451,7 @@ cg_status cg_blas_reserve(cg_pool *pool)
 {
     int n = cg_pool_size(pool);
 
-    if (!address_space_for((size_t)n))
+    if (!cg__blas_fits((size_t)n))
         return cg__fail(CG_ERR_NOMEM, "out of memory: the address space left (ulimit -v) "
                         "cannot hold the BLAS working buffers of %d thread%s (%zu MB each)",
                         n, n == 1 ? "" : "s", BLAS_BUFFER >> 20);

@@ -316,30 +316,55 @@ cg_status cg_solve(cg_tensor *x, const cg_tensor *a, const cg_tensor *b);  /* a 
 cg_status cg_eigh(cg_tensor *values, cg_tensor *vectors, const cg_tensor *a);
 
 /* ---- threads --------------------------------------------------------------
- * A pool of threads created once and reused: cg_pool_run runs fn(ctx, t, T)
- * for t = 0..T-1 at once (the caller is thread 0) and returns when all are
- * done. fn must not call cg_pool_run on the same pool. After a run the
- * workers (and the caller, while it waits) spin for up to 1 ms before they
- * sleep, so that the next run of a training step starts at once: a program
- * that runs other threads of its own right after cg_pool_run shares the
- * cores with them for that long. */
+ * A pool of threads created once and reused. cg_pool_for cuts a job into n
+ * chunks and hands them out one at a time to whichever thread of the pool is
+ * free (the caller is one of them), so a thread that the machine slows down
+ * holds up one chunk, not a fixed share; it returns when every chunk is
+ * done. Which thread runs which chunk changes from run to run: a chunk's
+ * result must depend only on its index. fn must not call the same pool.
+ *
+ * Waiting threads spin only while recent waits were short (then for about
+ * twice their average, at most 1 ms), then yield the core, then sleep; a
+ * pool with more threads than cg_cpu_count() never spins. An idle pool
+ * sleeps.
+ *
+ * Thread counts: wherever one enters the library (cg_pool_new,
+ * cg_set_blas_threads, the nn layer's cg_trainer_new), 0 or less means
+ * "auto": cg_cpu_count(). */
 
 typedef struct cg_pool cg_pool;
-typedef void (*cg_pool_fn)(void *ctx, int thread, int n_threads);
+typedef void (*cg_pool_fn)(void *ctx, int chunk, int n_chunks);
 
-/* A pool of n_threads (1 to 256; 1 runs everything on the caller). */
+/* The number of CPUs this process may use: its affinity mask, capped by a
+ * cgroup CPU quota (v2 cpu.max, v1 cfs quota and period) rounded up; at
+ * least 1. Read anew at every call; never allocates. */
+int      cg_cpu_count(void);
+/* A pool of n_threads (1 to 256; 1 runs everything on the caller; 0 or
+ * less: cg_cpu_count()). NULL and cg_errmsg() on failure. */
 cg_pool *cg_pool_new(int n_threads);
 /* Stop and join the workers; NULL is a no-op. */
 void     cg_pool_free(cg_pool *pool);
 /* The number of threads (1 for a NULL pool). */
 int      cg_pool_size(const cg_pool *pool);
-/* Run fn on every thread of the pool (a NULL pool: on the caller alone). */
+/* Run fn(ctx, i, n) for every chunk i = 0..n-1, each exactly once, on the
+ * pool's threads (a NULL pool: on the caller, in order), and wait for all.
+ * One thread at a time may call it on a given pool. */
+void     cg_pool_for(cg_pool *pool, int n, cg_pool_fn fn, void *ctx);
+/* cg_pool_for with one chunk per thread of the pool: fn(ctx, t, T). */
 void     cg_pool_run(cg_pool *pool, cg_pool_fn fn, void *ctx);
-/* Thread `thread`'s contiguous share [begin, end) of n items. */
+/* Chunk `thread`'s contiguous share [begin, end) of n items, for n_threads
+ * chunks: shares differ by at most one, the larger first. */
 void     cg_pool_range(int n, int thread, int n_threads, int *begin, int *end);
 
-/* Set the number of threads OpenBLAS uses inside each GEMM (1 = none); 1
- * when the address space (ulimit -v) has no room for n threads' buffers. */
+/* OpenBLAS's threads. Unless the program calls this (or sets
+ * OPENBLAS_NUM_THREADS in the environment), the first matrix product cgrad
+ * runs sets OpenBLAS to 1 thread, for the whole process: cgrad's own threads
+ * (cg_trainer) and an embedder's threads then never compete with OpenBLAS's
+ * for the cores, and a product allocates nothing outside cg_set_allocator.
+ * Call it, at any time, to choose: n threads inside each product (0 or less:
+ * cg_cpu_count()); cgrad then leaves OpenBLAS's setting alone. The count
+ * changes the last bits of products. 1 thread when the address space
+ * (ulimit -v) has no room for n threads' working buffers. */
 void     cg_set_blas_threads(int n);
 /* Make sure GEMMs on every thread of pool (NULL: the caller) can get
  * OpenBLAS's working buffers, and have OpenBLAS take them now: OpenBLAS

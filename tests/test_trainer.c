@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cg_test.h"
+#include "../tensor/internal.h"
 
 #define ROWS 13
 #define IN 5
@@ -73,12 +74,10 @@ static void check_threads_match_reference(struct fixture *f, enum cg_loss kind)
         struct cg_batch_result r;
         assert_non_null(t);
         assert_int_equal(cg_trainer_backward(t, &b, NULL, &r), CG_OK);
-        /* One thread runs exactly the reference's operations: the same
-         * bits; more threads sum slices in another order. */
-        double tol = threads == 1 ? 0 : 100 * CG_TEST_TOL;
-        assert_near(r.loss, want_loss, tol + 1e-6 * (threads > 1));
-        for (size_t i = 0; i < flat->size; i++)
-            assert_near(flat->grad[i], want[i], tol);
+        /* 13 rows are one chunk, which runs exactly the reference's
+         * operations whatever the thread count: the same bits. */
+        assert_true(r.loss == want_loss);
+        assert_memory_equal(flat->grad, want, flat->size * sizeof *want);
         cg_model_zero_grad(f->m);
         cg_trainer_free(t);
     }
@@ -195,8 +194,13 @@ static void test_trainer_reports_a_worker_error(void **state)
     assert_int_equal(cg_trainer_backward(t, &no_labels, NULL, NULL), CG_ERR_ARG);
     assert_errmsg_contains("no labels");
     cg_trainer_free(t);
-    assert_null(cg_trainer_new(f->m, CG_LOSS_MSE, 0));
+    assert_null(cg_trainer_new(f->m, CG_LOSS_MSE, 65));
     assert_null(cg_trainer_new(NULL, CG_LOSS_MSE, 1));
+    /* 0 and less: as many threads as the CPUs the process may use. */
+    t = cg_trainer_new(f->m, CG_LOSS_MSE, 0);
+    assert_non_null(t);
+    assert_int_equal(cg_trainer_threads(t), cg_cpu_count());
+    cg_trainer_free(t);
 }
 
 /* The pass that sums the threads' gradients also says whether they are all
@@ -225,30 +229,48 @@ static void test_trainer_reports_non_finite_gradients(void **state)
     }
 }
 
-/* A model of 2,703 parameters: every thread's share of the sum spans
- * several of its 1024-element chunks. The sum matches one thread's, a second
- * batch from zero gives the same bits (each replica was zeroed whole), and a
- * NaN deep in a later chunk of any share is reported. */
+/* A batch of 70 rows for the tests below: 3 chunks. */
+#define BIG_ROWS 70
+
+static void big_batch(cg_float *x, int *labels, int in, int classes)
+{
+    cg_rng rng;
+    cg_rng_seed(&rng, 11);
+    for (int i = 0; i < BIG_ROWS * in; i++)
+        x[i] = (cg_float)cg_rng_normal(&rng, 0, 1);
+    for (int i = 0; i < BIG_ROWS; i++)
+        labels[i] = (int)cg_rng_below(&rng, (uint32_t)classes);
+}
+
+/* A model of 27,003 parameters and a batch of 3 chunks: the sum of the
+ * chunks' gradients spans two of its ranges and many 1024-element pieces.
+ * It matches one graph over the whole batch up to rounding, a second batch
+ * from zero gives the same bits (every replica was zeroed whole), and a NaN
+ * anywhere in either range is reported. */
 static void test_trainer_sums_across_chunks(void **state)
 {
-    struct fixture *f = *state;
-    struct cg_batch b = {f->x, f->labels, NULL, ROWS};
+    (void)state;
+    static cg_float x[BIG_ROWS * IN];
+    static int labels[BIG_ROWS];
+    struct cg_batch b = {x, labels, NULL, BIG_ROWS};
     struct cg_batch_result r;
     cg_rng rng;
-    cg_model *m = cg_model_from_spec("5-300-3");
+    cg_model *m = cg_model_from_spec("5-3000-3");
     cg_rng_seed(&rng, 3);
+    big_batch(x, labels, IN, OUT);
     assert_non_null(m);
     assert_int_equal(cg_model_init(m, CG_INIT_DEFAULT, &rng), CG_OK);
     cg_tensor *flat = cg_model_flat(m);
     cg_float *want = calloc(flat->size, sizeof *want), *first = calloc(flat->size, sizeof *first);
-    assert_int_equal(flat->size, 2703);
+    assert_int_equal(flat->size, 27003);
 
-    cg_trainer *one = cg_trainer_new(m, CG_LOSS_CROSS_ENTROPY, 1);
-    assert_int_equal(cg_trainer_backward(one, &b, NULL, NULL), CG_OK);
+    cg_graph *g = cg_graph_new();
+    cg_tensor *y = cg_model_forward(g, m, cg_graph_wrap(g, x, 2, (int[]){BIG_ROWS, IN}), NULL);
+    assert_int_equal(cg_backward(g, cg_cross_entropy(g, y, labels)), CG_OK);
     memcpy(want, flat->grad, flat->size * sizeof *want);
+    cg_graph_free(g);
     cg_model_zero_grad(m);
-    cg_trainer_free(one);
-    for (int threads = 2; threads <= 3; threads++) {
+    for (int threads = 1; threads <= 3; threads++) {
         cg_trainer *t = cg_trainer_new(m, CG_LOSS_CROSS_ENTROPY, threads);
         assert_int_equal(cg_trainer_backward(t, &b, NULL, &r), CG_OK);
         assert_true(r.grads_finite);
@@ -258,10 +280,10 @@ static void test_trainer_sums_across_chunks(void **state)
         cg_model_zero_grad(m);
         assert_int_equal(cg_trainer_backward(t, &b, NULL, &r), CG_OK);
         assert_memory_equal(flat->grad, first, flat->size * sizeof *first);
-        for (int s = 0; s < threads; s++) {
-            size_t bad = flat->size * (size_t)(s + 1) / (size_t)threads - 1;
+        static const size_t bad[] = {0, 1023, 16383, 16384, 27002};
+        for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
             cg_model_zero_grad(m);
-            flat->grad[bad] = (cg_float)NAN;
+            flat->grad[bad[k]] = (cg_float)NAN;
             assert_int_equal(cg_trainer_backward(t, &b, NULL, &r), CG_OK);
             assert_false(r.grads_finite);
         }
@@ -271,6 +293,135 @@ static void test_trainer_sums_across_chunks(void **state)
     free(want);
     free(first);
     cg_model_free(m);
+}
+
+/* Train a 5-16-8-3 model with dropout and Adam for 6 steps on batches of
+ * 3 chunks, on `threads` threads, worker 1 (if any) sleeping `delay_us` in
+ * every chunk it takes, with the fused step (cg_optim_train_step) or the
+ * two calls; the parameters at the end into params. */
+static void train_bits_with(int threads, unsigned delay_us, bool fused, cg_float *params,
+                            size_t n)
+{
+    static cg_float x[BIG_ROWS * IN];
+    static int labels[BIG_ROWS];
+    cg_rng rng;
+    cg_rng_seed(&rng, 5);
+    big_batch(x, labels, IN, OUT);
+    cg_model *m = cg_model_from_spec("5-16-8-3:dropout=0.2");
+    assert_non_null(m);
+    assert_int_equal(cg_model_init(m, CG_INIT_DEFAULT, &rng), CG_OK);
+    cg_tensor *flat = cg_model_flat(m);
+    assert_int_equal(flat->size, n);
+    cg_optim *opt = cg_adam_new(&flat, 1, NULL);
+    cg_trainer *t = cg_trainer_new(m, CG_LOSS_CROSS_ENTROPY, threads);
+    assert_non_null(t);
+    cg__pool_set_delay(cg_trainer_pool(t), 1, delay_us);
+    for (int step = 0; step < 6; step++) {
+        struct cg_batch b = {x, labels, NULL, BIG_ROWS - step};
+        struct cg_batch_result r;
+        if (fused) {
+            assert_int_equal(cg_optim_train_step(opt, t, &b, &rng, &r), CG_OK);
+            assert_true(r.grads_finite && isfinite(r.loss));
+        } else {
+            assert_int_equal(cg_trainer_backward(t, &b, &rng, NULL), CG_OK);
+            assert_int_equal(cg_optim_step_zero_grad(opt, cg_trainer_pool(t)), CG_OK);
+        }
+        for (size_t i = 0; i < n; i++)
+            assert_true(flat->grad[i] == 0);
+    }
+    memcpy(params, flat->data, n * sizeof *params);
+    cg_trainer_free(t);
+    cg_optim_free(opt);
+    cg_model_free(m);
+}
+
+static void train_bits(int threads, unsigned delay_us, cg_float *params, size_t n)
+{
+    train_bits_with(threads, delay_us, false, params, n);
+}
+
+/* The fused step (sum, update and zero grad in one pass) gives the same
+ * bits as the two calls, on any thread count, with a worker delayed. */
+static void test_trainer_fused_step_matches_two_calls(void **state)
+{
+    (void)state;
+    enum { N = 5 * 16 + 16 + 16 * 8 + 8 + 8 * 3 + 3 };
+    cg_float want[N], got[N];
+    train_bits(1, 0, want, N);
+    for (int threads = 1; threads <= 3; threads++) {
+        train_bits_with(threads, threads == 2 ? 1000 : 0, true, got, N);
+        assert_memory_equal(got, want, sizeof want);
+    }
+}
+
+/* A non-finite loss updates nothing; a non-finite gradient is an error;
+ * the gradients are zero afterwards either way. An optimizer over other
+ * tensors than the flat one takes the two calls. */
+static void test_trainer_fused_step_errors(void **state)
+{
+    struct fixture *f = *state;
+    cg_tensor *flat = cg_model_flat(f->m);
+    cg_float *before = calloc(flat->size, sizeof *before);
+    cg_optim *opt = cg_adam_new(&flat, 1, NULL);
+    cg_trainer *t = cg_trainer_new(f->m, CG_LOSS_MSE, 2);
+    cg_float targets[ROWS * OUT];
+    struct cg_batch_result r;
+
+    memcpy(targets, f->targets, sizeof targets);
+    targets[0] = (cg_float)INFINITY;
+    struct cg_batch bad = {f->x, NULL, targets, ROWS};
+    memcpy(before, flat->data, flat->size * sizeof *before);
+    assert_int_equal(cg_optim_train_step(opt, t, &bad, NULL, &r), CG_ERR_NUMERIC);
+    assert_errmsg_contains("loss");
+    assert_memory_equal(flat->data, before, flat->size * sizeof *before);
+    assert_int_equal(cg_optim_steps(opt), 0);
+    flat->grad[3] = (cg_float)NAN;   /* as a bad backward would leave it */
+    struct cg_batch good = {f->x, NULL, f->targets, ROWS};
+    assert_int_equal(cg_optim_train_step(opt, t, &good, NULL, &r), CG_ERR_NUMERIC);
+    assert_false(r.grads_finite);
+    assert_errmsg_contains("gradient");
+    for (size_t i = 0; i < flat->size; i++)
+        assert_true(flat->grad[i] == 0);
+    cg_optim_free(opt);
+    /* The update ran with the NaN: the documented partial update. */
+    assert_true(isnan(flat->data[3]));
+    memcpy(flat->data, before, flat->size * sizeof *before);
+    /* Over the model's layers' tensors: the two calls, which update. */
+    cg_tensor *params[16];
+    int n;
+    const struct cg_param *ps = cg_model_params(f->m, &n);
+    assert_true(n > 1 && n <= 16);
+    for (int i = 0; i < n; i++)
+        params[i] = ps[i].tensor;
+    opt = cg_adam_new(params, n, NULL);
+    memcpy(before, flat->data, flat->size * sizeof *before);
+    assert_int_equal(cg_optim_train_step(opt, t, &good, NULL, &r), CG_OK);
+    assert_true(r.grads_finite);
+    assert_int_equal(cg_optim_steps(opt), 1);
+    assert_true(memcmp(flat->data, before, flat->size * sizeof *before) != 0);
+    for (size_t i = 0; i < flat->size; i++)
+        assert_true(flat->grad[i] == 0);
+    cg_optim_free(opt);
+    cg_trainer_free(t);
+    free(before);
+}
+
+/* The same bits whatever the scheduling and the thread count: 1 to 4
+ * threads, and a worker that sleeps 2 ms in every chunk it takes (as a
+ * thread the kernel descheduled would), so that the others take its share
+ * of the chunks. */
+static void test_trainer_bits_do_not_depend_on_threads_or_timing(void **state)
+{
+    (void)state;
+    enum { N = 5 * 16 + 16 + 16 * 8 + 8 + 8 * 3 + 3 };
+    cg_float want[N], got[N];
+    train_bits(1, 0, want, N);
+    for (int threads = 2; threads <= 4; threads++) {
+        for (unsigned delay = 0; delay <= 2000; delay += 2000) {
+            train_bits(threads, delay, got, N);
+            assert_memory_equal(got, want, sizeof want);
+        }
+    }
 }
 
 static void test_trainer_more_threads_than_rows(void **state)
@@ -298,6 +449,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_trainer_reports_a_worker_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trainer_sums_across_chunks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trainer_more_threads_than_rows, setup, teardown),
+        cmocka_unit_test(test_trainer_bits_do_not_depend_on_threads_or_timing),
+        cmocka_unit_test(test_trainer_fused_step_matches_two_calls),
+        cmocka_unit_test_setup_teardown(test_trainer_fused_step_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trainer_reports_non_finite_gradients, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
