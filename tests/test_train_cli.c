@@ -2,11 +2,14 @@
  * `cgrad train` as a new user meets it (issue 17): one plain line per epoch
  * in a log (and `make demo` shows them), the progress bar's line cleared
  * before the last lines on a terminal (a pseudo-terminal here, the bytes
- * checked), Ctrl-C while the data loads (a FIFO that never ends, so the
- * program is surely loading), and class names for IDX data.
+ * checked), Ctrl-C and --resume giving an unbroken run's metrics, Ctrl-C
+ * while the data loads (a FIFO that never ends, so the program is surely
+ * loading), and class names for IDX data.
  *
- * Fixtures: blobs.csv, 3 classes in 4 features around centres 4 apart; an
- * IDX folder of 4x4 images whose class c lights pixel c, written here.
+ * Fixtures: blobs.csv, 3 classes in 4 features around centres 4 apart
+ * (big.csv: 30000 rows of them); noisy.csv, 2 overlapping classes (so the
+ * losses stay well above 0); IDX folders of 4x4 images whose class c
+ * lights pixel c. All written here.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -97,7 +100,10 @@ static int setup(void **state)
                          "for (i = 0; i < 30000; i++) { k = i %% 3; "
                          "printf \"%%.3f,%%.3f,%%.3f,%%.3f,%%s\\n\", 4 * (k == 1) + rand(), "
                          "4 * (k > 0) + rand(), 4 * (k == 2) + rand(), 4 * (k == 2) + rand(), "
-                         "name[k + 1] } }' >big.csv && head -n 151 big.csv >blobs.csv") != 0) {
+                         "name[k + 1] } }' >big.csv && head -n 151 big.csv >blobs.csv && "
+                         "awk 'BEGIN { srand(2); print \"a,b,label\"; for (i = 0; i < 24000; "
+                         "i++) printf \"%%.3f,%%.3f,%%d\\n\", (i %% 2) + 2 * rand(), 2 * rand(), "
+                         "i %% 2 }' >noisy.csv") != 0) {
         fprintf(stderr, "test_train_cli: fixtures: %s", cli.err);
         return -1;
     }
@@ -224,6 +230,48 @@ static void test_bar_cleared_before_the_last_lines(void **state)
     assert_bar_cleared_before(buf, "cgrad: interrupted at epoch");
 }
 
+/* ---- Ctrl-C and --resume ---------------------------------------------------------------- */
+
+/* Drop the last field (the seconds) of every line, in place. */
+static void drop_seconds(char *csv)
+{
+    char *w = csv;
+    for (char *line = csv; *line;) {
+        char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        char *comma = memrchr(line, ',', len);
+        size_t keep = comma ? (size_t)(comma - line) : len;
+        memmove(w, line, keep);
+        w += keep;
+        *w++ = '\n';
+        line += len + (end ? 1 : 0);
+    }
+    *w = '\0';
+}
+
+/* Interrupted by Ctrl-C (a little after the first epoch's checkpoint is
+ * written, so most likely in the middle of the second epoch; test_cli
+ * stops a run mid-epoch by --steps for certain) and resumed: the metrics are those of an unbroken
+ * run, the interrupted epoch's row included, and so is the model. */
+static void test_ctrl_c_then_resume_keeps_the_history(void **state)
+{
+    (void)state;
+    static char whole[CG_CLI_OUT];
+    const char *opts = "cgrad train noisy.csv --hidden 8 --batch 1 --epochs 3 --quiet";
+    cg_cli_expect(&cli, 0, "%s --metrics whole.csv --out whole.st >/dev/null && cat whole.csv",
+                  opts);
+    snprintf(whole, sizeof whole, "%s", cli.out);
+    cg_cli_expect(&cli, 130, "%s --metrics part.csv --checkpoint ck.st --out part.st & "
+                             "pid=$!; while [ ! -f ck.st ]; do sleep 0.01; done; "
+                             "sleep 0.05; kill -INT $pid; wait $pid", opts);
+    assert_non_null(strstr(cli.err, "cgrad: interrupted at epoch "));
+    cg_cli_expect(&cli, 0, "%s --metrics part.csv --checkpoint ck.st --resume ck.st "
+                           "--out part.st >/dev/null && cat part.csv && cmp whole.st part.st", opts);
+    drop_seconds(whole);
+    drop_seconds(cli.out);
+    assert_string_equal(whole, cli.out);
+}
+
 /* ---- Ctrl-C while loading ------------------------------------------------------------- */
 
 static void test_ctrl_c_while_loading_says_so(void **state)
@@ -338,6 +386,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_line_per_epoch_in_a_log),
         cmocka_unit_test(test_bar_cleared_before_the_last_lines),
+        cmocka_unit_test(test_ctrl_c_then_resume_keeps_the_history),
         cmocka_unit_test(test_ctrl_c_while_loading_says_so),
         cmocka_unit_test(test_class_names_for_idx),
         cmocka_unit_test(test_demo_shows_epochs_and_names),
