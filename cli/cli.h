@@ -114,6 +114,7 @@ struct cli_progress {
     size_t done;             /* samples of the epoch done */
     double t_last_draw;
     bool   classify;
+    bool   drawn;            /* a bar is on the line (no newline after it) */
 };
 
 void cli_progress_init(struct cli_progress *p, FILE *out, bool quiet, bool classify, int epochs);
@@ -121,5 +122,8 @@ void cli_progress_init(struct cli_progress *p, FILE *out, bool quiet, bool class
 void cli_progress_step(struct cli_progress *p, const struct cg_fit_step *s);
 /* At the epoch's end: its row (the line stays on screen). */
 void cli_progress_epoch(struct cli_progress *p, const struct cg_fit_epoch *row);
+/* When the run ends however it ends (a stop mid-epoch, an error): a bar left
+ * on the line is cleared, so the next message starts a clean line. */
+void cli_progress_end(struct cli_progress *p);
 
 #endif /* CG_CLI_H */

@@ -127,7 +127,10 @@ cg_dataset *cli_model_load_data(const struct cli_model_file *mf, const struct cl
     if (cg_dataset_features(ds) != in)
         cli_error("%s: %d features per sample, but %s takes %d", path, cg_dataset_features(ds),
                   mf->path, in);
-    else if (mf->classify && cli_check_classes(ds, path, mf->meta.classes, out, mf->path))
+    /* IDX labels are class numbers: the model may call them anything
+     * (train --class-names) */
+    else if (mf->classify && cli_check_classes(ds, path, format == CLI_FORMAT_IDX ? NULL
+                                                        : mf->meta.classes, out, mf->path))
         ;   /* printed */
     else if (!mf->classify && cg_dataset_targets(ds) != out)
         cli_error("%s: %d targets per sample, but %s predicts %d", path, cg_dataset_targets(ds),

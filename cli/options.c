@@ -84,6 +84,8 @@ static const struct opt table[] = {
      "read images as one gray channel"},
     {"rgb", K_SET, TRAIN, OFF(color), CLI_COLOR_RGB, 0, 0, NULL, NULL, "Data",
      "read images as three channels"},
+    {"class-names", K_STRING, TRAIN, OFF(class_names), 0, 0, 0, NULL, "FILE|a,b,c", "Data",
+     "names of IDX classes 0, 1, ... for the model: a file, one a line, or a comma list"},
     /* model */
     {"hidden", K_HIDDEN, TRAIN, OFF(hidden), 0, 0, 0, NULL, "N,N,...", "Model",
      "hidden layer sizes, or none (default 256,128)"},

@@ -69,6 +69,7 @@ struct cli_settings {
     int         normalize;          /* enum cli_normalize */
     int         image_w, image_h;   /* 0: the images' own size */
     int         color;              /* enum cli_color */
+    const char *class_names;        /* FILE or a,b,c (IDX classes) */
     /* model */
     int         hidden[CLI_MAX_HIDDEN];
     int         n_hidden;

@@ -56,14 +56,24 @@ void cli_progress_step(struct cli_progress *p, const struct cg_fit_step *s)
         fprintf(p->out, " acc %.4f", s->accuracy);
     fprintf(p->out, " %.0f samples/s %s left\033[K", rate, left);
     fflush(p->out);
+    p->drawn = true;
+}
+
+/* A drawn bar's line, emptied: what follows starts at the line's start. */
+void cli_progress_end(struct cli_progress *p)
+{
+    if (!p->drawn)
+        return;
+    fputs("\r\033[K", p->out);
+    fflush(p->out);
+    p->drawn = false;
 }
 
 void cli_progress_epoch(struct cli_progress *p, const struct cg_fit_epoch *r)
 {
     if (p->quiet)
         return;
-    if (p->tty)
-        fputs("\r\033[K", p->out);
+    cli_progress_end(p);
     fprintf(p->out, "epoch %d/%d  step %ld  lr %.3g  loss %.4f", r->epoch, p->epochs, r->step,
             r->lr, r->train_loss);
     if (!isnan(r->train_acc))

@@ -11,20 +11,46 @@
  * split (seed), the loader's shuffles (seed + 1), dropout (seed + 2).
  */
 #define _GNU_SOURCE
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "input.h"
 #include "train.h"
 
+/* Ctrl-C: while the data and the model load (nothing written yet), say so
+ * and exit at once; once training runs, a stop request (the run is saved). */
 static volatile sig_atomic_t interrupted = 0;
+static volatile sig_atomic_t training = 0;
+static char loading_msg[PATH_MAX + 96];
+static size_t loading_len;
 
 static void on_sigint(int sig)
 {
     (void)sig;
+    if (!training) {
+        ssize_t n = write(STDERR_FILENO, loading_msg, loading_len);
+        (void)n;
+        _exit(CLI_INTERRUPTED);
+    }
     interrupted = 1;
+}
+
+/* Ctrl-C handled from now on: `old` keeps what to restore. */
+static void catch_sigint(const char *data, struct sigaction *old)
+{
+    struct sigaction sa;
+    int n = snprintf(loading_msg, sizeof loading_msg,
+                     "cgrad: interrupted while loading %s; nothing was written\n", data);
+    loading_len = n < 0 ? 0 : (size_t)n < sizeof loading_msg ? (size_t)n : sizeof loading_msg - 1;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_RESETHAND;   /* a second Ctrl-C kills at once */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, old);
 }
 
 /* ---- data --------------------------------------------------------------- */
@@ -185,6 +211,8 @@ static void fit_settings(struct run *r, struct cg_fit_settings *f)
     f->threads = s->threads;
     f->loss = s->loss == CLI_LOSS_MSE ? CG_LOSS_MSE : CG_LOSS_CROSS_ENTROPY;
     f->val_split = s->val_split;
+    f->class_names = r->class_names;
+    f->n_class_names = r->class_names ? r->n_classes : 0;
     f->normalize = norms[s->normalize];
     f->clip_norm = s->clip_norm;
     f->clip_value = s->clip_value;
@@ -249,19 +277,14 @@ static int report(struct run *r)
 static int run_fit(struct run *r)
 {
     struct cg_fit_settings fs;
-    struct sigaction sa, old;
 
     fit_settings(r, &fs);
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sa.sa_flags = SA_RESETHAND;   /* a second Ctrl-C kills at once */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old);
+    training = 1;
     cli_progress_init(&r->progress, r->s.json ? stderr : stdout, r->s.quiet, r->classify,
                       r->s.epochs);
     cg_status st = cg_fit(r->model, r->opt, r->data, r->s.val_split > 0 ? NULL : r->test, &fs,
                           &r->res);
-    sigaction(SIGINT, &old, NULL);
+    cli_progress_end(&r->progress);
     if (r->callback_rc != CLI_OK)
         return r->callback_rc;
     if (st == CG_ERR_NUMERIC)
@@ -281,6 +304,8 @@ static void run_free(struct run *r)
     cg_dataset_free(r->data);
     cg_dataset_free(r->test);
     free(r->classes);
+    free(r->class_names);
+    free(r->class_text);
     free(r->ckpt_default);
     free(r->data_real);
 }
@@ -290,6 +315,8 @@ static int setup(struct run *r)
     struct cli_settings *s = &r->s;
     int rc;
     if ((rc = open_data(r)) != CLI_OK)
+        return rc;
+    if (s->class_names && (rc = cli_class_names(r, s->class_names)) != CLI_OK)
         return rc;
     if (s->task == CLI_TASK_REGRESS && s->loss == CLI_LOSS_CE)
         return cli_usage_error("train", "--loss ce needs classes, not --task regress");
@@ -319,8 +346,12 @@ int cli_train(int argc, char **argv)
         free(r);
         return rc < 0 ? CLI_OK : rc;
     }
+    struct sigaction old;
+    catch_sigint(r->s.positional[0], &old);
     if ((rc = setup(r)) == CLI_OK)
         rc = run_fit(r);
+    sigaction(SIGINT, &old, NULL);
+    training = 0;
     run_free(r);
     free(r);
     return rc;

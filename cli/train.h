@@ -20,6 +20,8 @@ struct run {
     cg_dataset *data, *test;          /* test: --test or IDX t10k */
     bool   classify;
     const char **classes;             /* [n_classes] borrowed from data */
+    const char **class_names;         /* [n_classes] --class-names, in class_text */
+    char  *class_text;
     int    n_classes, n_in, n_out;
     cg_model  *model;
     cg_optim  *opt;
@@ -37,6 +39,9 @@ struct run {
     int    callback_rc;               /* a callback's error, printed already */
 };
 
+/* --class-names FILE|a,b,c (IDX data only) into r->class_names, as many
+ * as the data has classes. CLI_OK, or the status after the message. */
+int         cli_class_names(struct run *r, const char *arg);
 /* The facts of the run that only the command line knows (DATA's path,
  * format, label column, test set, image size) into r->meta. */
 void        cli_train_build_meta(struct run *r);
