@@ -148,6 +148,9 @@ static const struct opt table[] = {
      "what counts as lower for --patience: by more than F (default 0)"},
     {"restore-best", K_TRUE, TRAIN, OFF(restore_best), 0, 0, 0, NULL, NULL, "Training",
      "end with the weights of the epoch of lowest validation loss"},
+    {"deterministic", K_TRUE, TRAIN, OFF(deterministic), 0, 0, 0, NULL, NULL, "Training",
+     "under mpirun: add the processes' gradients in a fixed order, the same bits for any "
+     "number of processes (docs/DISTRIBUTED.md)"},
     /* output */
     {"out", K_STRING, TRAIN, OFF(out), 0, 0, 0, NULL, "FILE", "Output",
      "the trained model (default model.safetensors)"},

@@ -90,6 +90,7 @@ struct cli_settings {
     int         patience;           /* 0: off */
     double      min_delta;
     bool        restore_best;
+    bool        deterministic;      /* across processes: a fixed order of the sums */
     /* output */
     const char *out, *checkpoint, *resume, *metrics, *plot;
     long        checkpoint_steps;   /* 0: at epochs' ends only */

@@ -208,6 +208,8 @@ static void fit_settings(struct run *r, struct cg_fit_settings *f)
     f->on_step = on_step;
     f->on_epoch = on_epoch;
     f->user = r;
+    f->dist = r->dist;
+    f->deterministic = s->deterministic;
 }
 
 /* A non-finite stop: the library's message and what to do about it. */
@@ -223,6 +225,8 @@ static int nonfinite_error(const struct run *r)
  * the result. */
 static int report(struct run *r)
 {
+    if (cg_dist_rank(r->dist) != 0)
+        return r->res.end == CG_FIT_END_REQUEST ? CLI_INTERRUPTED : CLI_OK;   /* rank 0's */
     if (r->res.end == CG_FIT_END_REQUEST) {
         fprintf(stderr, "cgrad: interrupted at epoch %d, step %ld; model written to %s; "
                         "resume with the same options and --resume %s\n",
@@ -280,6 +284,7 @@ static void run_free(struct run *r)
     cg_model_free(r->model);
     cg_dataset_free(r->data);
     cg_dataset_free(r->test);
+    cg_dist_free(r->dist);
     free(r->classes);
     free(r->ckpt_default);
     free(r->data_real);
@@ -312,10 +317,22 @@ int cli_train(int argc, char **argv)
     struct run *r = calloc(1, sizeof *r);
     if (!r)
         return cli_error("out of memory");
+    /* Under mpirun, every process runs this command; rank 0 alone prints
+     * (the others' stdout goes nowhere; their errors still show). */
+    if (!(r->dist = cg_dist_init())) {
+        free(r);
+        return cli_error("%s", cg_errmsg());
+    }
+    if (cg_dist_rank(r->dist) != 0 && !freopen("/dev/null", "w", stdout)) {
+        cg_dist_free(r->dist);
+        free(r);
+        return cli_error("/dev/null: cannot open");
+    }
     cli_settings_defaults(&r->s);
     r->test_result = (struct cg_eval_result){(double)NAN, (double)NAN, 0};
     int rc = cli_parse(CLI_CMD_TRAIN, argc, argv, &r->s);
     if (rc != CLI_OK) {
+        cg_dist_free(r->dist);
         free(r);
         return rc < 0 ? CLI_OK : rc;
     }

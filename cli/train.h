@@ -24,6 +24,7 @@ struct run {
     cg_model  *model;
     cg_optim  *opt;
     struct cg_fit_result res;
+    cg_dist   *dist;                  /* the processes mpirun started, or this one */
     struct cg_eval_result test_result;  /* a test set besides a validation split */
     /* the facts of the run the library records in its files (settings.meta) */
     struct cg_meta_kv meta[MAX_META];

@@ -37,6 +37,7 @@ const struct cg_meta_kv cli_setting_names[] = {
     {"epochs", "--epochs"},
     {"threads", "--threads"},
     {"patience", "--patience"},
+    {"deterministic", "--deterministic"},
 };
 const int cli_n_setting_names = (int)(sizeof cli_setting_names / sizeof cli_setting_names[0]);
 
@@ -140,6 +141,8 @@ void cli_train_print_json(const struct run *r)
     cli_json_num(&j, test ? test->loss : (double)NAN);
     cli_json_key(&j, "test_accuracy");
     cli_json_num(&j, test ? test->accuracy : (double)NAN);
+    cli_json_key(&j, "processes");
+    cli_json_int(&j, cg_dist_size(r->dist));
     cli_json_key(&j, "parameters");
     cli_json_int(&j, (long long)cg_model_num_params(r->model));
     cli_json_key(&j, "spec");

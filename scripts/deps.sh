@@ -7,7 +7,8 @@
 #   scripts/deps.sh demo       also the Fashion-MNIST data set for `make demo`
 set -eu
 
-pkgs="gcc make pkg-config libopenblas-dev libstb-dev libcmocka-dev zlib1g-dev libjpeg62-turbo-dev"
+pkgs="gcc make pkg-config libopenblas-dev libstb-dev libcmocka-dev zlib1g-dev libjpeg62-turbo-dev
+      openmpi-bin libopenmpi-dev"
 if [ "${1:-}" = "demo" ]; then
     pkgs="$pkgs dataset-fashion-mnist"
 fi
