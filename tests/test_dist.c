@@ -1,0 +1,352 @@
+/*
+ * Data parallelism across processes (train/dist.h): cg_dist alone, and
+ * `mpirun -np N cgrad train` against one process on the iris example
+ * (examples/data/iris.csv): the weights within 1e-6 (relative, in norm) of
+ * one process, bit-identical with --deterministic, a checkpoint of 2
+ * processes resumed by 3, a killed rank that ends the job with a message
+ * naming it, and a sweep of a small grid, one table of results.
+ *
+ * The mpirun cases need Open MPI (the library built with it and mpirun on
+ * the PATH) and are skipped without. As root, mpirun needs
+ * OMPI_ALLOW_RUN_AS_ROOT(_CONFIRM), set here; --oversubscribe lets 3
+ * processes share 2 cores. Every command runs under `timeout`, so a hang
+ * fails the test instead of stopping `make test`.
+ */
+#define _GNU_SOURCE
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cg_test.h"
+
+static char cgrad[PATH_MAX];   /* the binary, absolute */
+static char iris[PATH_MAX];    /* examples/data/iris.csv, absolute */
+static char dir[256];          /* the temporary working folder */
+static char out[1 << 16], err[1 << 16];
+static bool have_mpirun;
+
+/* ---- running ------------------------------------------------------------------ */
+
+static void read_text(const char *name, char *buf, size_t n)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    size_t len = f ? fread(buf, 1, n - 1, f) : 0;
+    buf[len] = '\0';
+    if (f)
+        fclose(f);
+}
+
+/* Run `cgrad <args>` (printf format) in dir on np processes (0: without
+ * mpirun), under a timeout; stdout and stderr land in out and err. The exit
+ * status. */
+static int run_np(int np, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int run_np(int np, const char *fmt, ...)
+{
+    char cmd[PATH_MAX * 2 + 8192], launch[128] = "", args[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    if (np > 0)
+        snprintf(launch, sizeof launch, "mpirun --oversubscribe -np %d ", np);
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && timeout -k 5 120 %s'%s' %s >stdout.txt 2>stderr.txt </dev/null", dir,
+             launch, cgrad, args);
+    int st = system(cmd);
+    read_text("stdout.txt", out, sizeof out);
+    read_text("stderr.txt", err, sizeof err);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* cgrad on np processes must succeed; print what it said if not. */
+#define assert_run(np, ...)                                                          \
+    do {                                                                             \
+        int rc_ = run_np((np), __VA_ARGS__);                                         \
+        if (rc_ != 0)                                                                \
+            print_error("-np %d: exit %d\nstdout: %s\nstderr: %s\n", (np), rc_, out, err); \
+        assert_int_equal(rc_, 0);                                                    \
+    } while (0)
+
+static int count_of(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+/* The model file `name` of dir: its parameters and its metadata. */
+static cg_model *load(const char *name, struct cg_model_meta *meta)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    cg_model *m = cg_model_load(path, meta);
+    if (!m)
+        print_error("%s: %s\n", path, cg_errmsg());
+    assert_non_null(m);
+    return m;
+}
+
+static const char *meta_value(const struct cg_model_meta *meta, const char *key)
+{
+    for (int i = 0; i < meta->n_extra; i++)
+        if (strcmp(meta->extra[i].key, key) == 0)
+            return meta->extra[i].value;
+    return NULL;
+}
+
+/* ||a - b|| / ||a|| over every parameter of two model files. */
+static double relative_difference(const char *a, const char *b)
+{
+    cg_model *ma = load(a, NULL), *mb = load(b, NULL);
+    const cg_tensor *fa = cg_model_flat(ma), *fb = cg_model_flat(mb);
+    assert_int_equal(fa->size, fb->size);
+    double d = 0, n = 0;
+    for (size_t i = 0; i < fa->size; i++) {
+        double x = (double)fa->data[i], y = (double)fb->data[i];
+        d += (x - y) * (x - y);
+        n += x * x;
+    }
+    cg_model_free(ma);
+    cg_model_free(mb);
+    return sqrt(d / n);
+}
+
+/* Whether two model files hold the same parameters, bit for bit. */
+static bool same_bits(const char *a, const char *b)
+{
+    cg_model *ma = load(a, NULL), *mb = load(b, NULL);
+    const cg_tensor *fa = cg_model_flat(ma), *fb = cg_model_flat(mb);
+    bool same = fa->size == fb->size &&
+                memcmp(fa->data, fb->data, fa->size * sizeof *fa->data) == 0;
+    cg_model_free(ma);
+    cg_model_free(mb);
+    return same;
+}
+
+#define NEED_MPIRUN()                                                          \
+    do {                                                                       \
+        if (!have_mpirun) {                                                    \
+            fprintf(stderr, "test_dist: no Open MPI (library or mpirun): skipped\n"); \
+            skip();                                                            \
+        }                                                                      \
+    } while (0)
+
+/* ---- fixtures ---------------------------------------------------------------------- */
+
+static int setup(void **state)
+{
+    (void)state;
+    const char *build = getenv("BUILD");
+    char rel[PATH_MAX];
+    snprintf(rel, sizeof rel, "%s/cgrad", build && *build ? build : "build");
+    if (!realpath(rel, cgrad) || !realpath("examples/data/iris.csv", iris)) {
+        fprintf(stderr, "test_dist: %s or examples/data/iris.csv not found\n", rel);
+        return -1;
+    }
+    if (cg_test_dir_make(dir, sizeof dir, "cgrad-dist-") != 0)
+        return -1;
+    setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+    setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+    have_mpirun = cg_dist_has_mpi() && system("mpirun --version >/dev/null 2>&1") == 0;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return cg_test_dir_remove(dir);
+}
+
+/* The run every comparison trains: 120 + 30 samples, batches of 50 (the
+ * last one short: 20 rows), validation split, 6 epochs; SGD, whose step
+ * follows the gradient's scale (Adam's would hide a wrong one). */
+#define IRIS_RUN "--hidden 16 --epochs 6 --batch 50 --val-split 0.2 --seed 3 --optim sgd " \
+                 "--lr 0.1 --momentum 0.9 --quiet"
+
+/* ---- alone ---------------------------------------------------------------------------- */
+
+static void test_alone_is_a_group_of_one(void **state)
+{
+    (void)state;
+    /* This test program was not started by mpirun. */
+    cg_dist *d = cg_dist_init();
+    assert_non_null(d);
+    assert_int_equal(cg_dist_rank(d), 0);
+    assert_int_equal(cg_dist_size(d), 1);
+    cg_float x[3] = {1, 2, 3};
+    assert_int_equal(cg_dist_sum(d, x, 3), CG_OK);
+    assert_int_equal(cg_dist_broadcast(d, x, 3), CG_OK);
+    assert_true(x[0] == 1 && x[1] == 2 && x[2] == 3);
+    cg_dist_free(d);
+    assert_int_equal(cg_dist_size(NULL), 1);
+    assert_int_equal(cg_dist_rank(NULL), 0);
+}
+
+static void test_without_mpi_refuses_mpirun(void **state)
+{
+    (void)state;
+    if (cg_dist_has_mpi())
+        skip();   /* MPI would try to reach a launcher that is not there */
+    setenv("OMPI_COMM_WORLD_SIZE", "3", 1);
+    cg_dist *d = cg_dist_init();
+    unsetenv("OMPI_COMM_WORLD_SIZE");
+    assert_null(d);
+    assert_errmsg_contains("without Open MPI");
+}
+
+/* ---- against one process ------------------------------------------------------------- */
+
+static void test_two_and_three_processes_match_one(void **state)
+{
+    (void)state;
+    NEED_MPIRUN();
+    assert_run(0, "train '%s' " IRIS_RUN " --json --out one.st", iris);
+    assert_true(strstr(out, "\"processes\": 1") != NULL);
+    for (int np = 2; np <= 3; np++) {
+        char name[32];
+        snprintf(name, sizeof name, "np%d.st", np);
+        assert_run(np, "train '%s' " IRIS_RUN " --json --out %s", iris, name);
+        /* rank 0 alone prints: one result */
+        assert_int_equal(count_of(out, "\"task\""), 1);
+        char want[32];
+        snprintf(want, sizeof want, "\"processes\": %d", np);
+        assert_true(strstr(out, want) != NULL);
+        double d = relative_difference("one.st", name);
+        if (!(d < 1e-6))
+            print_error("-np %d: relative difference %g\n", np, d);
+        assert_true(d < 1e-6);
+        /* the model file says how many processes trained it */
+        struct cg_model_meta meta;
+        cg_model *m = load(name, &meta);
+        char n[8];
+        snprintf(n, sizeof n, "%d", np);
+        assert_non_null(meta_value(&meta, "processes"));
+        assert_string_equal(meta_value(&meta, "processes"), n);
+        cg_model_meta_deinit(&meta);
+        cg_model_free(m);
+    }
+}
+
+static void test_deterministic_is_bit_identical(void **state)
+{
+    (void)state;
+    NEED_MPIRUN();
+    /* with dropout: its masks are drawn per share, the same for any N */
+    assert_run(0, "train '%s' " IRIS_RUN " --dropout 0.2 --deterministic --out d1.st", iris);
+    assert_run(2, "train '%s' " IRIS_RUN " --dropout 0.2 --deterministic --out d2.st", iris);
+    assert_run(3, "train '%s' " IRIS_RUN " --dropout 0.2 --deterministic --out d3.st", iris);
+    assert_true(same_bits("d1.st", "d2.st"));
+    assert_true(same_bits("d1.st", "d3.st"));
+    /* and the weights did move from the start (a real run, not a no-op) */
+    assert_run(0, "train '%s' " IRIS_RUN " --dropout 0.2 --deterministic --steps 1 --out d0.st",
+               iris);
+    assert_false(same_bits("d1.st", "d0.st"));
+}
+
+static void test_checkpoint_of_two_resumes_with_three(void **state)
+{
+    (void)state;
+    NEED_MPIRUN();
+    assert_run(0, "train '%s' " IRIS_RUN " --deterministic --out whole.st", iris);
+    /* 2 processes stop after 7 steps (mid-epoch 3) with a checkpoint; 3
+     * processes take it to the end */
+    assert_run(2, "train '%s' " IRIS_RUN " --deterministic --steps 7 --checkpoint part.ckpt "
+               "--out part.st", iris);
+    assert_run(3, "train '%s' " IRIS_RUN " --deterministic --resume part.ckpt --out resumed.st",
+               iris);
+    assert_true(same_bits("whole.st", "resumed.st"));
+}
+
+/* The pid of rank `rank` among the children of process `parent`: mpirun's
+ * environment for each says its rank. 0 when not (yet) found. */
+static pid_t rank_pid(pid_t parent, int rank)
+{
+    char cmd[256], line[64];
+    snprintf(cmd, sizeof cmd,
+             "for p in $(pgrep -P %d); do tr '\\0' '\\n' < /proc/$p/environ 2>/dev/null | "
+             "grep -qx OMPI_COMM_WORLD_RANK=%d && echo $p; done", (int)parent, rank);
+    FILE *f = popen(cmd, "r");
+    pid_t pid = 0;
+    if (f && fgets(line, sizeof line, f))
+        pid = (pid_t)atol(line);
+    if (f)
+        pclose(f);
+    return pid;
+}
+
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void test_killed_rank_ends_the_job(void **state)
+{
+    (void)state;
+    NEED_MPIRUN();
+    char cmd[PATH_MAX * 2 + 512];
+    /* a run far too long to end by itself, a checkpoint every 20 steps */
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && exec mpirun --oversubscribe -np 2 '%s' train '%s' --hidden 16 "
+             "--epochs 1000000 --batch 8 --checkpoint kill.ckpt --checkpoint-steps 20 "
+             "--out kill.st --quiet >kill-out.txt 2>kill-err.txt </dev/null", dir, cgrad, iris);
+    pid_t mpirun = fork();
+    assert_true(mpirun >= 0);
+    if (mpirun == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    /* wait for rank 1 and the first checkpoint */
+    pid_t victim = 0;
+    char ckpt[PATH_MAX];
+    snprintf(ckpt, sizeof ckpt, "%s/kill.ckpt", dir);
+    for (int i = 0; i < 600 && (!victim || access(ckpt, F_OK) != 0); i++) {
+        usleep(50 * 1000);
+        if (!victim)
+            victim = rank_pid(mpirun, 1);
+    }
+    assert_true(victim > 0);
+    assert_int_equal(access(ckpt, F_OK), 0);
+    assert_int_equal(kill(victim, SIGKILL), 0);
+    double t0 = seconds_now();
+    int st = 0;
+    pid_t done = 0;
+    while ((done = waitpid(mpirun, &st, WNOHANG)) == 0 && seconds_now() - t0 < 60)
+        usleep(20 * 1000);
+    if (done == 0) {
+        kill(mpirun, SIGKILL);
+        waitpid(mpirun, &st, 0);
+        fail_msg("mpirun did not end within 60 s of rank 1's death");
+    }
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) != 0);
+    read_text("kill-err.txt", err, sizeof err);
+    if (!strstr(err, "rank 1"))
+        print_error("stderr does not name rank 1: %s\n", err);
+    assert_true(strstr(err, "rank 1") != NULL);
+    /* the last checkpoint resumes, with another number of processes */
+    assert_run(3, "train '%s' --hidden 16 --epochs 2 --batch 8 --resume kill.ckpt "
+               "--out kill.st --quiet", iris);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_alone_is_a_group_of_one),
+        cmocka_unit_test(test_without_mpi_refuses_mpirun),
+        cmocka_unit_test(test_two_and_three_processes_match_one),
+        cmocka_unit_test(test_deterministic_is_bit_identical),
+        cmocka_unit_test(test_checkpoint_of_two_resumes_with_three),
+        cmocka_unit_test(test_killed_rank_ends_the_job),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
