@@ -174,8 +174,12 @@ void cli_train_print_text(const struct run *r)
     const struct cg_eval_result *test = test_figures(r);
     printf("trained %s: %d epochs, %ld steps, %.1f s\n", r->spec, res->epochs, res->steps,
            res->seconds);
-    if (res->end == CG_FIT_END_EARLY)
-        printf("stopped early: no lower validation loss for %d epochs\n", r->s.patience);
+    if (res->end == CG_FIT_END_EARLY) {
+        printf("stopped early: epoch %d's validation loss was not beaten", res->best_epoch);
+        if (r->s.min_delta > 0)
+            printf(" by more than %g", r->s.min_delta);
+        printf(" in %d epoch%s\n", r->s.patience, r->s.patience == 1 ? "" : "s");
+    }
     if (res->restored)
         printf("restored the weights of epoch %d (validation loss %.4f)\n", res->best_epoch,
                res->best_val_loss);

@@ -1,15 +1,15 @@
 /*
- * Train a classifier on a CSV file with early stopping and a checkpoint.
- * Stopped (Ctrl-C, a kill, a power cut) and run again, it resumes from
- * fit.ckpt and ends with the same fit.safetensors, bit for bit, as a run
- * that was never stopped. `cgrad predict fit.safetensors ...` reads it.
+ * examples/fit.c: train a classifier on a CSV file with early stopping and
+ * a checkpoint. Stopped (Ctrl-C, a kill, a power cut) and run again, it
+ * resumes from fit.ckpt and ends with the same fit.safetensors, bit for
+ * bit, as a run that was never stopped; `cgrad predict` reads that file.
  *
  *     make examples && build/examples/fit examples/data/iris.csv
  */
 #include <stdio.h>
 #include <unistd.h>
 
-#include "cgrad.h"
+#include <cgrad.h>
 
 int main(int argc, char **argv)
 {

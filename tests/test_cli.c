@@ -108,6 +108,23 @@ static bool same_file(const char *a, const char *b)
     return fa && fb && na == nb && na > 0 && memcmp(x, y, na) == 0;
 }
 
+/* Drop the last field of every line of a CSV text, in place. */
+static void strip_last_column(char *csv)
+{
+    char *w = csv;
+    for (char *line = csv; *line;) {
+        char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        char *comma = memrchr(line, ',', len);
+        size_t keep = comma ? (size_t)(comma - line) : len;
+        memmove(w, line, keep);
+        w += keep;
+        *w++ = '\n';
+        line += len + (end ? 1 : 0);
+    }
+    *w = '\0';
+}
+
 static bool exists(const char *name)
 {
     char path[PATH_MAX];
@@ -218,8 +235,9 @@ static void test_help_lists_every_option(void **state)
         "--dampening F", "--nesterov", "--alpha F", "--beta1 F", "--beta2 F", "--eps F",
         "--weight-decay F", "--clip-norm F", "--clip-value F",
         "--schedule none|step|exp|cosine", "--warmup N", "--epochs N", "--batch N",
-        "--steps N", "--no-shuffle", "--seed N", "--threads N", "--out FILE",
-        "--checkpoint FILE", "--resume FILE", "--metrics FILE", "--plot FILE", "--json",
+        "--steps N", "--no-shuffle", "--seed N", "--threads N", "--on-nonfinite stop|skip",
+        "--patience N", "--min-delta F", "--restore-best", "--out FILE", "--checkpoint FILE",
+        "--checkpoint-steps N", "--resume FILE", "--metrics FILE", "--plot FILE", "--json",
         "--quiet"};
     assert_run("train --help", 0);
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -263,6 +281,10 @@ static void test_usage_errors_exit_2(void **state)
         {"frobnicate", "frobnicate"},
         {"train blobs.csv --nesterov", "--nesterov"},
         {"train blobs.csv --plot curves.jpg", "curves.jpg"},
+        {"train blobs.csv --on-nonfinite ignore", "--on-nonfinite"},
+        {"train blobs.csv --patience 0", "--patience"},
+        {"train blobs.csv --checkpoint-steps 5", "--checkpoint-steps needs --checkpoint"},
+        {"train blobs.csv --patience 3", "--patience needs validation data"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         assert_run(cases[i].args, 2);
@@ -420,13 +442,23 @@ static void test_resume_matches_unbroken_run(void **state)
     snprintf(args, sizeof args, "%s --epochs 5 --resume ck.st --out resumed.st", opts);
     assert_run(args, 0);
     assert_true(same_file("whole.st", "resumed.st"));
-    /* stopped in the middle of an epoch */
+    /* stopped in the middle of an epoch: the same model, and the same
+     * metrics, the interrupted epoch's row included (but for the seconds) */
+    snprintf(args, sizeof args, "%s --epochs 5 --metrics whole.csv --out whole2.st", opts);
+    assert_run(args, 0);
     snprintf(args, sizeof args, "%s --epochs 5 --steps 23 --checkpoint ck2.st --out p2.st",
              opts);
     assert_run(args, 0);
-    snprintf(args, sizeof args, "%s --epochs 5 --resume ck2.st --out resumed2.st", opts);
+    snprintf(args, sizeof args, "%s --epochs 5 --resume ck2.st --metrics resumed2.csv "
+             "--out resumed2.st", opts);
     assert_run(args, 0);
     assert_true(same_file("whole.st", "resumed2.st"));
+    char whole[4096], resumed[4096];
+    read_file("whole.csv", whole, sizeof whole);
+    read_file("resumed2.csv", resumed, sizeof resumed);
+    strip_last_column(whole);
+    strip_last_column(resumed);
+    assert_string_equal(whole, resumed);
     /* a setting that must not change */
     snprintf(args, sizeof args, "%s --epochs 5 --batch 8 --resume ck.st --out x.st", opts);
     assert_run(args, 1);
@@ -568,6 +600,28 @@ static void test_ctrl_c_saves_and_exits_130(void **state)
                "--checkpoint int.ckpt --resume int.ckpt --steps 1", 0);
 }
 
+static void test_early_stopping_and_nonfinite_skip(void **state)
+{
+    (void)state;
+    /* early stopping: the validation loss of the separable blobs keeps
+     * falling, by less than 0.01 an epoch after a while; it stops one epoch
+     * after the last gain of more than that, and the restored best is in
+     * the result and the model file */
+    assert_run("train blobs.csv --hidden 8 --epochs 200 --batch 16 --lr 0.05 --val-split 0.3 "
+               "--patience 1 --min-delta 0.01 --restore-best --json --out es.st", 0);
+    int epochs = (int)json_number(out, "epochs"), best = (int)json_number(out, "best_epoch");
+    assert_non_null(strstr(out, "\"stopped\": \"early\""));
+    assert_int_equal(epochs, best + 1);
+    assert_non_null(strstr(out, "\"restored_best\": true"));
+    assert_run("info es.st", 0);
+    assert_non_null(strstr(out, "restore_best: yes"));
+    /* a huge rate: the loss turns NaN; skipped, the run goes on to exit 0 */
+    assert_run("train blobs.csv --hidden 8 --optim sgd --lr 1e30 --epochs 2 --batch 50 "
+               "--on-nonfinite skip --json --out skip.st", 0);
+    assert_true(json_number(out, "skipped") > 0);
+    assert_int_equal((int)json_number(out, "steps") + (int)json_number(out, "skipped"), 6);
+}
+
 static void test_gradcheck_passes(void **state)
 {
     (void)state;
@@ -596,6 +650,7 @@ int main(void)
         cmocka_unit_test(test_bad_files_exit_1_naming_them),
         cmocka_unit_test(test_nan_loss_stops_with_advice),
         cmocka_unit_test(test_ctrl_c_saves_and_exits_130),
+        cmocka_unit_test(test_early_stopping_and_nonfinite_skip),
         cmocka_unit_test(test_gradcheck_passes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

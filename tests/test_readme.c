@@ -46,6 +46,7 @@ static void test_make_install_puts_everything_in_place(void **state)
         "include/cgrad/cgrad.h", "include/cgrad/tensor/tensor.h",
         "include/cgrad/autograd/autograd.h", "include/cgrad/nn/nn.h",
         "include/cgrad/optim/optim.h", "include/cgrad/data/data.h",
+        "include/cgrad/train/train.h",
     };
     (void)state;
     if (getenv("CG_SKIP_INSTALL_TEST"))

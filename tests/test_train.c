@@ -655,6 +655,9 @@ static void test_out_of_memory_at_every_allocation(void **state)
             fail_msg("allocation %ld failing gave %s: %s", n, cg_status_str(st), cg_errmsg());
     }
     assert_true(n > 10);
+    printf("oom: cg_fit (split, z-score, 2 epochs, validation, early stopping with the best "
+           "weights, checkpoints, the model file): %ld allocation points, each failed "
+           "cleanly\n", n);
     cg_optim_free(o);
     cg_model_free(m);
     cg_dataset_free(ds);
