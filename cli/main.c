@@ -3,6 +3,7 @@
  * one-line error reporting every command shares.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -24,6 +25,7 @@ static const struct command commands[] = {
     {"predict", CLI_CMD_PREDICT, cli_predict, "classify images or CSV rows with a model"},
     {"gradcheck", CLI_CMD_GRADCHECK, cli_gradcheck, "check every op's gradient numerically"},
     {"info", CLI_CMD_INFO, cli_info, "show what a model file holds"},
+    {"sweep", CLI_CMD_TRAIN, cli_sweep, "train a grid of settings, one table (mpirun: in parallel)"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -108,6 +110,9 @@ int main(int argc, char **argv)
             const struct command *c = find(argv[2]);
             if (!c)
                 return cli_usage_error(NULL, "unknown command '%s'", argv[2]);
+            if (c->run == cli_sweep)   /* its own help: train's options, with lists */
+                return cli_sweep(2, (char *[]){(char *)(uintptr_t) "sweep",
+                                               (char *)(uintptr_t) "--help", NULL});
             cli_print_help(c->id, stdout);
             return CLI_OK;
         }

@@ -210,6 +210,10 @@ static void fit_settings(struct run *r, struct cg_fit_settings *f)
     f->user = r;
     f->dist = r->dist;
     f->deterministic = s->deterministic;
+    if (r->point) {   /* a sweep's: no file */
+        f->out = NULL;
+        f->stop_checkpoint = NULL;
+    }
 }
 
 /* A non-finite stop: the library's message and what to do about it. */
@@ -225,7 +229,9 @@ static int nonfinite_error(const struct run *r)
  * the result. */
 static int report(struct run *r)
 {
-    if (cg_dist_rank(r->dist) != 0)
+    if (r->point)
+        cli_train_point_fill(r);
+    if (cg_dist_rank(r->dist) != 0 || r->point)
         return r->res.end == CG_FIT_END_REQUEST ? CLI_INTERRUPTED : CLI_OK;   /* rank 0's */
     if (r->res.end == CG_FIT_END_REQUEST) {
         fprintf(stderr, "cgrad: interrupted at epoch %d, step %ld; model written to %s; "
@@ -284,7 +290,6 @@ static void run_free(struct run *r)
     cg_model_free(r->model);
     cg_dataset_free(r->data);
     cg_dataset_free(r->test);
-    cg_dist_free(r->dist);
     free(r->classes);
     free(r->ckpt_default);
     free(r->data_real);
@@ -312,33 +317,49 @@ static int setup(struct run *r)
     return CLI_OK;
 }
 
-int cli_train(int argc, char **argv)
+int cli_train_run(cg_dist *dist, int argc, char **argv, struct cli_train_point *point)
 {
     struct run *r = calloc(1, sizeof *r);
     if (!r)
         return cli_error("out of memory");
-    /* Under mpirun, every process runs this command; rank 0 alone prints
-     * (the others' stdout goes nowhere; their errors still show). */
-    if (!(r->dist = cg_dist_init())) {
-        free(r);
-        return cli_error("%s", cg_errmsg());
-    }
-    if (cg_dist_rank(r->dist) != 0 && !freopen("/dev/null", "w", stdout)) {
-        cg_dist_free(r->dist);
-        free(r);
-        return cli_error("/dev/null: cannot open");
-    }
+    r->dist = dist;
+    r->point = point;
     cli_settings_defaults(&r->s);
     r->test_result = (struct cg_eval_result){(double)NAN, (double)NAN, 0};
     int rc = cli_parse(CLI_CMD_TRAIN, argc, argv, &r->s);
     if (rc != CLI_OK) {
-        cg_dist_free(r->dist);
         free(r);
         return rc < 0 ? CLI_OK : rc;
     }
+    if (point)
+        r->s.quiet = true;
     if ((rc = setup(r)) == CLI_OK)
         rc = run_fit(r);
     run_free(r);
     free(r);
+    return rc;
+}
+
+/* Under mpirun, every process runs the command; rank 0 alone prints (the
+ * others' stdout goes nowhere; their errors still show). */
+int cli_dist_join(cg_dist **dist)
+{
+    if (!(*dist = cg_dist_init()))
+        return cli_error("%s", cg_errmsg());
+    if (cg_dist_rank(*dist) != 0 && !freopen("/dev/null", "w", stdout)) {
+        cg_dist_free(*dist);
+        return cli_error("/dev/null: cannot open");
+    }
+    return CLI_OK;
+}
+
+int cli_train(int argc, char **argv)
+{
+    cg_dist *dist;
+    int rc = cli_dist_join(&dist);
+    if (rc != CLI_OK)
+        return rc;
+    rc = cli_train_run(dist, argc, argv, NULL);
+    cg_dist_free(dist);
     return rc;
 }

@@ -101,6 +101,16 @@ static const struct cg_eval_result *test_figures(const struct run *r)
     return r->s.val_split > 0 ? &r->test_result : &r->res.val;
 }
 
+void cli_train_point_fill(const struct run *r)
+{
+    const struct cg_fit_result *res = &r->res;
+    const struct cg_fit_epoch *last = res->n_history ? &res->history[res->n_history - 1] : NULL;
+    *r->point = (struct cli_train_point){res->epochs,
+                                         last ? last->train_loss : (double)NAN,
+                                         last ? last->train_acc : (double)NAN,
+                                         res->val.loss, res->val.accuracy, res->seconds};
+}
+
 void cli_train_print_json(const struct run *r)
 {
     struct cli_json j;

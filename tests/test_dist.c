@@ -4,7 +4,7 @@
  * (examples/data/iris.csv): the weights within 1e-6 (relative, in norm) of
  * one process, bit-identical with --deterministic, a checkpoint of 2
  * processes resumed by 3, a killed rank that ends the job with a message
- * naming it, and a sweep of a small grid, one table of results.
+ * naming it, and a sweep of two points against two trainings.
  *
  * The mpirun cases need Open MPI (the library built with it and mpirun on
  * the PATH) and are skipped without. As root, mpirun needs
@@ -338,6 +338,40 @@ static void test_killed_rank_ends_the_job(void **state)
                "--out kill.st --quiet", iris);
 }
 
+/* The number after the n-th (0-based) "key": in a JSON text; NaN if none. */
+static double json_number(const char *json, const char *key, int n)
+{
+    char pat[128];
+    snprintf(pat, sizeof pat, "\"%s\": ", key);
+    const char *p = strstr(json, pat);
+    while (p && n-- > 0)
+        p = strstr(p + 1, pat);
+    if (!p)
+        return (double)NAN;
+    char *end;
+    double v = strtod(p + strlen(pat), &end);
+    return end == p + strlen(pat) ? (double)NAN : v;
+}
+
+static void test_sweep_of_two_points(void **state)
+{
+    (void)state;
+    NEED_MPIRUN();
+#define SWEEP_RUN "--hidden 8 --epochs 3 --batch 32 --val-split 0.2 --optim sgd --quiet --json"
+    assert_run(2, "sweep '%s' --lr 0.05,0.2 " SWEEP_RUN, iris);
+    assert_true(strstr(out, "\"processes\": 2") != NULL);
+    assert_int_equal(count_of(out, "\"ok\": true"), 2);
+    double sweep_loss[2] = {json_number(out, "val_loss", 0), json_number(out, "val_loss", 1)};
+    /* each point is the training cgrad train does with its settings */
+    static const char *const lrs[2] = {"0.05", "0.2"};
+    for (int i = 0; i < 2; i++) {
+        assert_run(0, "train '%s' --lr %s " SWEEP_RUN " --out sweep%d.st", iris, lrs[i], i);
+        assert_true(json_number(out, "val_loss", 0) == sweep_loss[i]);
+    }
+    assert_true(sweep_loss[0] != sweep_loss[1]);
+#undef SWEEP_RUN
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -347,6 +381,7 @@ int main(void)
         cmocka_unit_test(test_deterministic_is_bit_identical),
         cmocka_unit_test(test_checkpoint_of_two_resumes_with_three),
         cmocka_unit_test(test_killed_rank_ends_the_job),
+        cmocka_unit_test(test_sweep_of_two_points),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
