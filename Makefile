@@ -115,7 +115,8 @@ $(BUILD)/cgrad: $(CLI_SRC:%.c=$(BUILD)/%.o) $(LIB32)
 
 $(BUILD)/cgrad.pc: cgrad.pc.in cgrad.h
 	@mkdir -p $(@D)
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    $(if $(MPI_LIBS),-e 's|^Requires.private: .*|& ompi-c|') $< > $@
 
 # ---- tests ------------------------------------------------------------------
 # Every tests/test_*.c is one cmocka program, built against both libraries;

@@ -26,6 +26,8 @@ struct cg_dist {
     int    rank, size;
     bool   mpi;          /* cg_dist_init started MPI (cg_dist_free ends it) */
     double comm_seconds;
+    int   *ints;         /* [2 * size] MPI's counts and displacements, made once:
+                            a step allocates nothing */
 };
 
 /* The number of processes mpirun (or a PMIx launcher) says it started; 0
@@ -119,6 +121,10 @@ cg_dist *cg_dist_init(void)
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     MPI_Comm_rank(MPI_COMM_WORLD, &d->rank);
     MPI_Comm_size(MPI_COMM_WORLD, &d->size);
+    if (!(d->ints = cg__calloc(2 * (size_t)d->size, sizeof *d->ints))) {
+        cg_dist_free(d);
+        return NULL;
+    }
     return d;
 }
 
@@ -128,6 +134,7 @@ void cg_dist_free(cg_dist *d)
         return;
     if (d->mpi)
         MPI_Finalize();
+    cg__free(d->ints);
     cg__free(d);
 }
 
@@ -193,9 +200,7 @@ cg_status cg_dist_gather_all(cg_dist *d, cg_float *x, const size_t *counts,
 {
     if (!d || d->size == 1)
         return CG_OK;
-    int *ic = cg__malloc(2 * (size_t)d->size * sizeof *ic);
-    if (!ic)
-        return CG_ERR_NOMEM;
+    int *ic = d->ints;
     cg_status st = int_counts(d, counts, displs, ic, ic + d->size);
     if (st == CG_OK) {
         double t0 = now();
@@ -204,7 +209,6 @@ cg_status cg_dist_gather_all(cg_dist *d, cg_float *x, const size_t *counts,
         d->comm_seconds += now() - t0;
         st = rc == MPI_SUCCESS ? CG_OK : mpi_fail(rc, "all-gather");
     }
-    cg__free(ic);
     return st;
 }
 
