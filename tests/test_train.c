@@ -584,6 +584,65 @@ static void test_resume_refuses_a_changed_setting_by_its_name(void **state)
     cg_model_free(m);
 }
 
+/* Copy the checkpoint at `from` to `to` with metadata `key` set to value. */
+static void rewrite_checkpoint(const char *from, const char *to, const char *key,
+                               const char *value)
+{
+    cg_safetensors *st = cg_safetensors_load(from);
+    assert_non_null(st);
+    int n = cg_safetensors_count(st), n_meta = cg_safetensors_meta_count(st);
+    struct cg_named_tensor t[64];
+    struct cg_meta_kv kv[64];
+    assert_true(n <= 64 && n_meta <= 64);
+    for (int i = 0; i < n; i++)
+        t[i] = (struct cg_named_tensor){cg_safetensors_name(st, i), cg_safetensors_tensor(st, i)};
+    for (int i = 0; i < n_meta; i++) {
+        kv[i] = cg_safetensors_meta_at(st, i);
+        if (strcmp(kv[i].key, key) == 0)
+            kv[i].value = value;
+    }
+    assert_int_equal(cg_safetensors_save(to, t, n, kv, n_meta), CG_OK);
+    cg_safetensors_free(st);
+}
+
+static void test_resume_refuses_counters_out_of_range(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *key, *value;
+    } bad[] = {
+        {"checkpoint.step", "9223372036854775807"},
+        {"checkpoint.step", "-1"},
+        {"checkpoint.epoch", "-3"},
+        {"checkpoint.epoch", "2147483647"},
+        {"checkpoint.optim_steps", "9223372036854775807"},
+        {"checkpoint.loader", "1 2 3"},
+        {"checkpoint.epoch_sums", "0.5 9 3 0 0"},      /* more right than rows */
+        {"checkpoint.epoch_sums", "0.5 1.5 3 0 0"},
+        {"checkpoint.best", "7 0.25"},                 /* after the epochs done */
+    };
+    struct cg_fit_settings s = cg_fit_defaults();
+    struct cg_fit_result r;
+    s.epochs = 1, s.batch = 16, s.val_split = 0.2, s.checkpoint = at(3, "good.ckpt");
+    cg_model *m = new_model("4-3", 1);
+    assert_int_equal(fit_blobs(m, &s, &r), CG_OK);
+    cg_fit_result_deinit(&r);
+    s.checkpoint = NULL, s.epochs = 2, s.resume = at(4, "bad.ckpt");
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        rewrite_checkpoint(at(3, "good.ckpt"), at(4, "bad.ckpt"), bad[i].key, bad[i].value);
+        cg_status st = fit_blobs(m, &s, &r);
+        if (st != CG_ERR_FORMAT || !strstr(cg_errmsg(), bad[i].key))
+            fail_msg("%s = %s: %s", bad[i].key, bad[i].value, cg_errmsg());
+        cg_fit_result_deinit(&r);
+    }
+    /* the good one resumes */
+    s.resume = at(3, "good.ckpt");
+    assert_int_equal(fit_blobs(m, &s, &r), CG_OK);
+    assert_int_equal(r.epochs, 2);
+    cg_fit_result_deinit(&r);
+    cg_model_free(m);
+}
+
 /* ---- evaluation, memory -------------------------------------------------------------------- */
 
 static void test_evaluate_gives_the_final_validation_figures(void **state)
@@ -676,6 +735,7 @@ int main(void)
         cmocka_unit_test(test_stop_request_checkpoints_and_resumes_bit_identical),
         cmocka_unit_test(test_checkpoint_every_n_steps_and_abort),
         cmocka_unit_test(test_resume_refuses_a_changed_setting_by_its_name),
+        cmocka_unit_test(test_resume_refuses_counters_out_of_range),
         cmocka_unit_test(test_evaluate_gives_the_final_validation_figures),
         cmocka_unit_test(test_steps_allocate_nothing),
         cmocka_unit_test(test_out_of_memory_at_every_allocation),

@@ -20,7 +20,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,21 +152,56 @@ static cg_status read_key(const cg_safetensors *ck, const char *path, const char
     return v && read_counts(v, out, n, max) ? CG_OK : bad_key(path, key);
 }
 
+/* Numbers from text: n of them, nothing after ("nan" and "inf" read too). */
+static bool read_doubles(const char *text, double *out, int n)
+{
+    const char *p = text;
+    for (int i = 0; i < n; i++) {
+        char *end;
+        out[i] = strtod(p, &end);
+        if (end == p)
+            return false;
+        p = end;
+    }
+    return *p == '\0';
+}
+
+/* A count read as a double: whole, in [0, max]. */
+static bool is_count(double v, double max)
+{
+    return v >= 0 && v <= max && v == (double)(long)v;
+}
+
 /* The epoch's running sums and the best validation loss: absent from
- * checkpoints written before they were kept, which resume as then. */
+ * checkpoints written before they were kept, which resume as then did. */
 static cg_status read_sums(struct cg__state *s, const cg_safetensors *ck, const char *path)
 {
-    const char *v = cg_safetensors_meta(ck, "checkpoint.epoch_sums");
-    if (v && (sscanf(v, "%lf %ld %ld %ld %lf", &s->loss_sum, &s->correct, &s->rows,
-                     &s->skipped, &s->seconds) != 5 ||
-              s->correct < 0 || s->rows < 0 || s->skipped < 0 || s->correct > s->rows))
-        return bad_key(path, "checkpoint.epoch_sums");
-    v = cg_safetensors_meta(ck, "checkpoint.best");
-    if (v && (sscanf(v, "%d %lf", &s->best_epoch, &s->best_loss) != 2 || s->best_epoch < 0 ||
-              s->best_epoch > s->epoch))
-        return bad_key(path, "checkpoint.best");
+    double v[5];
+    const char *text = cg_safetensors_meta(ck, "checkpoint.epoch_sums");
+    if (text) {
+        if (!read_doubles(text, v, 5) || !is_count(v[1], 1e15) || !is_count(v[2], 1e15) ||
+            !is_count(v[3], 1e15) || v[1] > v[2])
+            return bad_key(path, "checkpoint.epoch_sums");
+        s->loss_sum = v[0];
+        s->correct = (long)v[1];
+        s->rows = (long)v[2];
+        s->skipped = (long)v[3];
+        s->seconds = v[4];
+    }
+    text = cg_safetensors_meta(ck, "checkpoint.best");
+    if (text) {
+        if (!read_doubles(text, v, 2) || !is_count(v[0], s->epoch))
+            return bad_key(path, "checkpoint.best");
+        s->best_epoch = (int)v[0];
+        s->best_loss = v[1];
+    }
     return CG_OK;
 }
+
+/* The largest step and epoch counts a checkpoint may hold: far beyond any
+ * run, and far from overflowing when a run counts on from them. */
+#define MAX_STEPS  (UINT64_C(1) << 53)
+#define MAX_EPOCHS 1000000000u
 
 /* The run state from the metadata, every counter range-checked. */
 static cg_status read_state(struct cg__fit *f, const cg_safetensors *ck, const char *path,
@@ -176,13 +210,13 @@ static cg_status read_state(struct cg__fit *f, const cg_safetensors *ck, const c
     struct cg__state *s = &f->st;
     uint64_t v[5];
     cg_status st;
-    if ((st = read_key(ck, path, "checkpoint.step", v, 1, LONG_MAX)) != CG_OK)
+    if ((st = read_key(ck, path, "checkpoint.step", v, 1, MAX_STEPS)) != CG_OK)
         return st;
     s->step = (long)v[0];
-    if ((st = read_key(ck, path, "checkpoint.epoch", v, 1, INT_MAX)) != CG_OK)
+    if ((st = read_key(ck, path, "checkpoint.epoch", v, 1, MAX_EPOCHS)) != CG_OK)
         return st;
     s->epoch = (int)v[0];
-    if ((st = read_key(ck, path, "checkpoint.optim_steps", v, 1, INT64_MAX)) != CG_OK)
+    if ((st = read_key(ck, path, "checkpoint.optim_steps", v, 1, MAX_STEPS)) != CG_OK)
         return st;
     *optim_steps = (int64_t)v[0];
     if ((st = read_key(ck, path, "checkpoint.loader", v, 5, UINT64_MAX)) != CG_OK)

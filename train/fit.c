@@ -258,11 +258,15 @@ static cg_status nonfinite_stop(struct cg__fit *f, const struct cg__step_result 
                     f->st.step + 1, lr);
 }
 
-static cg_status aborted(struct cg__fit *f, const char *which)
+/* A callback asked to abort: where the run was. */
+static cg_status aborted(struct cg__fit *f, bool epoch_end)
 {
     end_run(f, CG_FIT_END_ERROR);
-    return cg__fail(CG_ERR_STATE, "cg_fit: the %s callback aborted the run at epoch %d, step %ld",
-                    which, f->st.epoch + 1, f->st.step);
+    if (epoch_end)
+        return cg__fail(CG_ERR_STATE, "cg_fit: the epoch callback aborted the run after "
+                        "epoch %d", f->st.epoch);
+    return cg__fail(CG_ERR_STATE, "cg_fit: the step callback aborted the run at epoch %d, "
+                    "step %ld", f->st.epoch + 1, f->st.step);
 }
 
 /* Tell the step callback; its answer may end the run. */
@@ -275,16 +279,24 @@ static cg_status after_batch(struct cg__fit *f, double lr, bool skipped)
     if (!s->on_step)
         return CG_OK;
     struct cg_fit_step info = {
-        t->epoch + 1, s->epochs, t->step, (size_t)cg_loader_state(f->loader).position,
-        cg_dataset_size(f->train), t->rows ? t->loss_sum / (double)t->rows : (double)NAN,
-        f->eng.classify && t->rows ? (double)t->correct / (double)t->rows : (double)NAN, lr,
-        cg__fit_now() - f->epoch_t0, skipped};
+        .epoch = t->epoch + 1,
+        .epochs = s->epochs,
+        .step = t->step,
+        .done = (size_t)cg_loader_state(f->loader).position,
+        .total = cg_dataset_size(f->train),
+        .loss = t->rows ? t->loss_sum / (double)t->rows : (double)NAN,
+        .accuracy = f->eng.classify && t->rows ? (double)t->correct / (double)t->rows
+                                               : (double)NAN,
+        .lr = lr,
+        .seconds = cg__fit_now() - f->epoch_t0,
+        .skipped = skipped,
+    };
     if (cg__fit_writes(f))
         a = s->on_step(&info, s->user);
     if ((st = cg__fit_share_action(f, &a)) != CG_OK)
         return st;
     if (a == CG_FIT_ABORT)
-        return aborted(f, "step");
+        return aborted(f, false);
     if (a == CG_FIT_STOP)
         end_run(f, CG_FIT_END_REQUEST);
     return CG_OK;
@@ -310,8 +322,9 @@ static cg_status run_batch(struct cg__fit *f, int rows)
 
     cg_optim_set_lr(f->opt, lr);
     st = cg__engine_step(&f->eng, rows, &sr);
-    bool skipped = st == CG_ERR_NUMERIC && s->on_nonfinite == CG_NONFINITE_SKIP;
-    if (st == CG_ERR_NUMERIC && !skipped)
+    bool nonfinite = st == CG_ERR_NUMERIC && sr.bad != CG__BAD_NONE;
+    bool skipped = nonfinite && s->on_nonfinite == CG_NONFINITE_SKIP;
+    if (nonfinite && !skipped)
         return nonfinite_stop(f, &sr, lr);
     if (st != CG_OK && !skipped) {
         end_run(f, CG_FIT_END_ERROR);
@@ -359,10 +372,14 @@ static cg_status end_epoch(struct cg__fit *f)
     cg_status st;
 
     struct cg_fit_epoch row = {
-        t->epoch + 1, t->step, cg_optim_lr(f->opt),
-        t->rows ? t->loss_sum / (double)t->rows : (double)NAN,
-        f->eng.classify && t->rows ? (double)t->correct / (double)t->rows : (double)NAN,
-        (double)NAN, (double)NAN, 0, t->skipped};
+        .epoch = t->epoch + 1,
+        .step = t->step,
+        .lr = cg_optim_lr(f->opt),
+        .train_loss = t->rows ? t->loss_sum / (double)t->rows : (double)NAN,
+        .train_acc = f->eng.classify && t->rows ? (double)t->correct / (double)t->rows
+                                                : (double)NAN,
+        .skipped = t->skipped,
+    };
     if (f->val && (st = cg__engine_evaluate(&f->eng, f->val, &f->r->norm, NULL, &e)) != CG_OK) {
         cg__errmsg_prefix("validation");
         return st;
@@ -387,7 +404,7 @@ static cg_status end_epoch(struct cg__fit *f)
     if ((st = cg__fit_share_action(f, &a)) != CG_OK)
         return st;
     if (a == CG_FIT_ABORT)
-        return aborted(f, "epoch");
+        return aborted(f, true);
     if (a == CG_FIT_STOP)
         end_run(f, CG_FIT_END_REQUEST);
     return CG_OK;

@@ -32,8 +32,9 @@
  *
  * One step, in this order: forward, loss and backward of the batch on the
  * threads (nn's cg_trainer); the check that the loss and every gradient are
- * finite; --clip-norm's global L2 norm and scaling, --clip-value's clamp;
- * the optimizer's update and zero grad. docs/TRAIN.md says it at length.
+ * finite; clipping (clip_norm's global L2 norm and scaling, clip_value's
+ * clamp); the optimizer's update and zero grad. docs/TRAIN.md says it all
+ * at length.
  */
 #ifndef CG_TRAIN_H
 #define CG_TRAIN_H
@@ -181,8 +182,9 @@ struct cg_fit_settings {
      * one of them differs is refused. Borrowed. */
     const struct cg_meta_kv *meta;
     int          n_meta;
-    /* What messages call a setting, by metadata key ("batch" -> "--batch");
-     * keys not listed are called by their key. Borrowed. */
+    /* What messages call a setting, by its key: its metadata key, else its
+     * field's name ("batch" -> "--batch", "patience" -> "--patience"); a
+     * key not listed is called by the key. Borrowed. */
     const struct cg_meta_kv *names;
     int          n_names;
     /* callbacks (NULL: none) and the pointer they are given */
@@ -192,8 +194,9 @@ struct cg_fit_settings {
     /* processes (dist.h, docs/DISTRIBUTED.md) */
     cg_dist     *dist;          /* NULL: this process alone; else train data-parallel
                                    across the group (every process calls cg_fit with
-                                   the same settings and data); rank 0 alone writes
-                                   the files */
+                                   the same settings and data); rank 0 alone calls
+                                   the callbacks (its answer holds for all) and
+                                   writes the files */
     bool         deterministic; /* false: the processes' gradients are summed by
                                    MPI (bits may differ from one process); true: in
                                    a fixed order, bit-identical for any process count */
