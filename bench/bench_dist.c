@@ -55,7 +55,7 @@ static enum cg_fit_action on_step(const struct cg_fit_step *s, void *user)
 /* Seconds per all-reduce of n floats, best of 50. */
 static double sum_seconds(cg_dist *d, cg_float *x, size_t n)
 {
-    double best = INFINITY;
+    double best = (double)INFINITY;
     for (int i = 0; i < 50; i++) {
         cg_dist_barrier(d);
         double t = now();
@@ -143,7 +143,7 @@ int main(int argc, char **argv)
      * machine a spinning rank takes the core its partner needs. */
     snprintf(two, sizeof two, "mpirun --oversubscribe --mca mpi_yield_when_idle 1 -np 2 '%s' raw",
              argv[0]);
-    struct figures b1 = {0, 0, 0, 0, 0}, b2 = {0, 1, INFINITY, INFINITY, 0}, f;
+    struct figures b1 = {0, 0, 0, 0, 0}, b2 = {0, 1, (double)INFINITY, (double)INFINITY, 0}, f;
     for (int i = 0; i < ROUNDS; i++) {
         if (!measure(alone, &f)) {
             printf("| data-parallel samples/s | - | | the demo data set is missing "
@@ -179,10 +179,10 @@ int main(int argc, char **argv)
     printf("| all-reduce / one-process step | %.1f | %% | the gradients' all-reduce against "
            "a step of 128 samples at the 1-process rate: what overlapping it with backward "
            "could save at most |\n", 100 * b2.big / (128 / b1.samples));
-    double load = NAN;
+    double load = (double)NAN;
     FILE *la = fopen("/proc/loadavg", "r");
     if (la && fscanf(la, "%lf", &load) != 1)
-        load = NAN;
+        load = (double)NAN;
     if (la)
         fclose(la);
     printf("| load average during the data-parallel rows | %.1f | | 2 processes wait for the "
