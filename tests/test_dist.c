@@ -345,6 +345,10 @@ static void test_checkpoint_of_two_resumes_with_three(void **state)
     assert_run(3, "train '%s' " IRIS_RUN " --deterministic --resume part.ckpt --out resumed.st",
                iris);
     assert_true(same_bits("whole.st", "resumed.st"));
+    /* the order of the sums is a setting a resume must keep */
+    assert_int_equal(run_np(0, "train '%s' " IRIS_RUN " --resume part.ckpt --out no.st", iris),
+                     1);
+    assert_true(strstr(err, "--deterministic changed") != NULL);
 }
 
 /* The pid of rank `rank` among the children of process `parent`: mpirun's
