@@ -55,8 +55,14 @@ static int run_np(int np, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
+    /* Under `make check` (ASan), Open MPI's own allocations that it never
+     * frees (its plugins', unloaded at MPI_Finalize, so not even
+     * suppressible by name) would fail every run: leak detection is off in
+     * the processes mpirun starts; cgrad's code is leak-checked by the
+     * one-process runs (here and in test_cli). */
     if (np > 0)
-        snprintf(launch, sizeof launch, "mpirun --oversubscribe -np %d ", np);
+        snprintf(launch, sizeof launch,
+                 "env LSAN_OPTIONS=detect_leaks=0 mpirun --oversubscribe -np %d ", np);
     snprintf(cmd, sizeof cmd,
              "cd '%s' && timeout -k 5 120 %s'%s' %s >stdout.txt 2>stderr.txt </dev/null", dir,
              launch, cgrad, args);
@@ -382,7 +388,8 @@ static void test_killed_rank_ends_the_job(void **state)
     char cmd[PATH_MAX * 2 + 512];
     /* a run far too long to end by itself, a checkpoint every 20 steps */
     snprintf(cmd, sizeof cmd,
-             "cd '%s' && exec mpirun --oversubscribe -np 2 '%s' train '%s' --hidden 16 "
+             "cd '%s' && exec env LSAN_OPTIONS=detect_leaks=0 mpirun --oversubscribe -np 2 '%s' "
+             "train '%s' --hidden 16 "
              "--epochs 1000000 --batch 8 --checkpoint kill.ckpt --checkpoint-steps 20 "
              "--out kill.st --quiet >kill-out.txt 2>kill-err.txt </dev/null", dir, cgrad, iris);
     pid_t mpirun = fork();
