@@ -27,8 +27,9 @@ static bool has_file(const char *dir, const char *name)
 int cli_detect_format(const char *path, int given)
 {
     struct stat st;
+    /* the data layer's words for a file that cannot be read (docs/DATA.md) */
     if (stat(path, &st) != 0)
-        return cli_error("%s: %s", path, strerror(errno)), -1;
+        return cli_error("%s: cannot open: %s", path, strerror(errno)), -1;
     bool dir = S_ISDIR(st.st_mode);
     bool idx = dir && (has_file(path, "train-images-idx3-ubyte") ||
                        has_file(path, "t10k-images-idx3-ubyte"));

@@ -1,12 +1,14 @@
 /*
- * `cgrad predict MODEL INPUT...`: for each image file, or each row of a CSV
- * file without the label column, the predicted class and its probability
- * (the --top K most probable), or the predicted values for regression.
- * Inputs are read and normalized as the model's training data were.
+ * `cgrad predict MODEL INPUT...`: for each image file (or every image in a
+ * folder), or each row of a CSV file (or of stdin, `-`), the predicted
+ * class and its probability (the --top K most probable), or the predicted
+ * values for regression. Inputs are read and normalized as the model's
+ * training data were; a CSV may still hold its label column.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "input.h"
@@ -28,14 +30,13 @@ struct predictor {
     size_t    json_len;
 };
 
-static bool is_image(const char *path)
+/* The library's last error, with the input's name in front unless the
+ * message names it already. */
+static int input_error(const char *path)
 {
-    static const char *const ext[] = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tga",
-                                      ".pnm", ".ppm", ".pgm"};
-    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
-        if (cli_has_suffix(path, ext[i]))
-            return true;
-    return false;
+    const char *msg = cg_errmsg();
+    return cli_error("%s%s%s", strstr(msg, path) ? "" : path, strstr(msg, path) ? "" : ": ",
+                     msg);
 }
 
 /* Classes of row i sorted by probability, most probable first (stable). */
@@ -136,34 +137,50 @@ static int add_image(struct predictor *p, const char *path)
     if (!x)
         return rc;
     cg_clear_error();
-    if (cg_image_load_features(path, mf->width, mf->height, mf->channels, x) != CG_OK) {
-        const char *msg = cg_errmsg();
-        return cli_error("%s%s%s", strstr(msg, path) ? "" : path, strstr(msg, path) ? "" : ": ",
-                         msg);
-    }
+    if (cg_image_load_features(path, mf->width, mf->height, mf->channels, x) != CG_OK)
+        return input_error(path);
     p->pending++;
     return CLI_OK;
 }
 
-static int add_csv(struct predictor *p, const char *path)
+/* Every image under a folder, at any depth, in sorted order. */
+static int add_folder(struct predictor *p, const char *dir)
 {
-    struct cg_csv_options o = {0};
-    o.task = CG_TASK_NONE;
+    char **paths;
+    size_t n;
     int rc = CLI_OK;
     cg_clear_error();
-    cg_dataset *ds = cg_csv_load(path, &o);
-    if (!ds) {
-        const char *msg = cg_errmsg();
-        return cli_error("%s%s%s", strstr(msg, path) ? "" : path, strstr(msg, path) ? "" : ": ",
-                         msg);
-    }
-    if (cg_dataset_features(ds) != p->in) {
-        rc = cli_error("%s: %d columns, but %s takes %d features (leave out the label column)",
-                       path, cg_dataset_features(ds), p->mf->path, p->in);
-        goto out;
-    }
+    if (cg_image_files(dir, &paths, &n) != CG_OK)
+        return input_error(dir);
+    if (n == 0)
+        rc = cli_error("%s: no image files in this folder or below (png, jpg, jpeg, bmp, gif, "
+                       "tga, pnm, ppm, pgm)", dir);
+    for (size_t i = 0; i < n && rc == CLI_OK; i++)
+        rc = add_image(p, paths[i]);
+    if (rc == CLI_OK)
+        rc = flush(p);   /* the names point into paths */
+    cg_image_files_free(paths, n);
+    return rc;
+}
+
+/* A CSV file (or stdin for "-"): the model's columns, found by the header
+ * names it stores, or by position with the label column left out. */
+static int add_csv(struct predictor *p, const char *path)
+{
+    bool in = strcmp(path, "-") == 0;
+    const char *name = in ? "stdin" : path;
+    struct cg_csv_options o = {0};
+    o.task = CG_TASK_NONE;
+    o.n_inputs = p->in;
+    o.feature_names = p->mf->meta.features;
+    o.label = p->mf->label;
+    int rc = CLI_OK;
+    cg_clear_error();
+    cg_dataset *ds = in ? cg_csv_load_stream(stdin, name, &o) : cg_csv_load(path, &o);
+    if (!ds)
+        return input_error(name);
     for (size_t i = 0; i < cg_dataset_size(ds); i++) {
-        cg_float *x = next_row(p, path, (long)i + 1, &rc);
+        cg_float *x = next_row(p, name, (long)i + 1, &rc);
         if (!x)
             goto out;
         cg_dataset_row(ds, i, x);
@@ -173,6 +190,15 @@ static int add_csv(struct predictor *p, const char *path)
 out:
     cg_dataset_free(ds);
     return rc;
+}
+
+/* One INPUT: "-", a folder, an image file or a CSV file. */
+static int add_input(struct predictor *p, const char *path)
+{
+    struct stat st;
+    if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return add_folder(p, path);
+    return cg_image_is_file_name(path) ? add_image(p, path) : add_csv(p, path);
 }
 
 int cli_predict(int argc, char **argv)
@@ -216,8 +242,7 @@ int cli_predict(int argc, char **argv)
         cli_json_begin_arr(&p.j);
     }
     for (int i = 1; i < s.n_positional && rc == CLI_OK; i++)
-        rc = is_image(s.positional[i]) ? add_image(&p, s.positional[i])
-                                       : add_csv(&p, s.positional[i]);
+        rc = add_input(&p, s.positional[i]);
     if (rc == CLI_OK)
         rc = flush(&p);
     if (s.json) {

@@ -242,6 +242,8 @@ struct cg_meta_kv cg_safetensors_meta_at(const cg_safetensors *st, int i);
  *     "input_size"    decimal, the model's input feature count
  *     "task"          e.g. "classification" or "regression" (optional)
  *     "classes"       a JSON array of strings: ["cat", "dog, big"] (optional)
+ *     "features"      a JSON array of strings, the input columns' names in
+ *                     input order (optional; a CSV header's names)
  *     "normalization" free text the data layer writes and reads (optional)
  * plus any free-form keys (training settings: optimizer, lr, epochs, ...). */
 
@@ -249,6 +251,9 @@ struct cg_model_meta {
     const char *task;                /* NULL = not recorded */
     const char *const *classes;      /* n_classes names, or NULL */
     int         n_classes;
+    const char *const *features;     /* n_features input names, or NULL; when
+                                        given, n_features is the input size */
+    int         n_features;
     const char *normalization;       /* NULL = not recorded */
     const struct cg_meta_kv *extra;  /* free-form settings */
     int         n_extra;

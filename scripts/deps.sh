@@ -7,8 +7,11 @@
 #   scripts/deps.sh demo       also the Fashion-MNIST data set for `make demo`
 set -eu
 
-pkgs="gcc make pkg-config libopenblas-dev libstb-dev libcmocka-dev zlib1g-dev libjpeg62-turbo-dev
-      openmpi-bin libopenmpi-dev"
+pkgs="gcc make pkg-config libopenblas-dev libstb-dev libcmocka-dev zlib1g-dev libjpeg62-turbo-dev"
+# graphviz for the graph tests; man (and groff) for the man page's; bash for the completion's
+pkgs="$pkgs graphviz man-db bash"
+# Open MPI: data parallelism across processes (docs/DISTRIBUTED.md)
+pkgs="$pkgs openmpi-bin libopenmpi-dev"
 if [ "${1:-}" = "demo" ]; then
     pkgs="$pkgs dataset-fashion-mnist"
 fi

@@ -279,7 +279,11 @@ static int teardown(void **state)
 static void need_program(void)
 {
     if (!cgrad[0]) {
-        print_message("test_crash: no cgrad program (or the double build): skipped\n");
+#ifdef CG_DOUBLE
+        cg_test_skipping("the kill tests run the cgrad program once, in the float build");
+#else
+        cg_test_skipping("no cgrad program in the build folder");
+#endif
         skip();
     }
 }

@@ -116,6 +116,9 @@ struct cg__meta {
     const char  *task;                   /* "classification" or "regression" */
     const char **classes;                /* [n_classes] borrowed names; owned array */
     int          n_classes;
+    const char **features;               /* [n_features] borrowed names; owned array;
+                                            NULL for images */
+    int          n_features;
     char        *norm_text;              /* owned */
     char         spec[CG_NN_SPEC_MAX];
     char         optim[CG_OPTIM_DESCRIBE_MAX];

@@ -24,7 +24,7 @@
 static const char *const library_keys[] = {
     "val_split", "normalize", "optimizer", "loss", "batch", "seed", "shuffle", "schedule",
     "warmup", "clip_norm", "clip_value", "restore_best", "epochs", "steps", "best_epoch",
-    "format", "version", "spec", "input_size", "task", "classes", "normalization",
+    "format", "version", "spec", "input_size", "task", "classes", "features", "normalization",
     "deterministic", "processes",
 };
 
@@ -90,6 +90,21 @@ static cg_status class_names(struct cg__meta *m, const struct cg__fit *f)
     return CG_OK;
 }
 
+/* The input columns' names (a CSV table's header), so that predict finds
+ * the columns by name in a file that has more of them; none for images. */
+static cg_status feature_names(struct cg__meta *m, const struct cg__fit *f)
+{
+    int n = cg_dataset_features(f->train);
+    if (n <= 0 || !cg_dataset_feature_name(f->train, 0))
+        return CG_OK;
+    if (!(m->features = cg__calloc((size_t)n, sizeof *m->features)))
+        return CG_ERR_NOMEM;
+    for (int j = 0; j < n; j++)
+        m->features[j] = cg_dataset_feature_name(f->train, j);
+    m->n_features = n;
+    return CG_OK;
+}
+
 /* The model file's normalization text. */
 static cg_status norm_text(struct cg__meta *m, const struct cg_norm *norm)
 {
@@ -128,7 +143,7 @@ cg_status cg__meta_build(struct cg__fit *f)
     cg_status st;
 
     if ((st = caller_keys(m, s)) != CG_OK || (st = class_names(m, f)) != CG_OK ||
-        (st = norm_text(m, &f->r->norm)) != CG_OK)
+        (st = feature_names(m, f)) != CG_OK || (st = norm_text(m, &f->r->norm)) != CG_OK)
         return st;
     m->task = cg_dataset_task(f->train) == CG_TASK_CLASSIFY ? "classification" : "regression";
     cg_model_spec(f->model, m->spec, sizeof m->spec);
@@ -158,6 +173,7 @@ cg_status cg__meta_build(struct cg__fit *f)
 void cg__meta_deinit(struct cg__meta *m)
 {
     cg__free(m->classes);
+    cg__free(m->features);
     cg__free(m->norm_text);
     memset(m, 0, sizeof *m);
 }
@@ -212,6 +228,8 @@ cg_status cg__save_model(const struct cg__fit *f, const char *path,
     mm.task = m->task;
     mm.classes = m->classes;
     mm.n_classes = m->classes ? m->n_classes : 0;
+    mm.features = m->features;
+    mm.n_features = m->n_features;
     mm.normalization = m->norm_text;
     mm.extra = kv;
     mm.n_extra = n;
