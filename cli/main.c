@@ -26,7 +26,7 @@ static const struct command commands[] = {
     {"gradcheck", CLI_CMD_GRADCHECK, cli_gradcheck, "check every op's gradient numerically"},
     {"info", CLI_CMD_INFO, cli_info, "show what a model file holds"},
     {"graph", CLI_CMD_GRAPH, cli_graph, "draw a model's autograd graph (Graphviz DOT or SVG)"},
-    {"sweep", CLI_CMD_TRAIN, cli_sweep, "train a grid of settings, one table (mpirun: in parallel)"},
+    {"sweep", CLI_CMD_SWEEP, cli_sweep, "train a grid of settings, one table (mpirun: in parallel)"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -116,9 +116,6 @@ int main(int argc, char **argv)
             const struct command *c = find(argv[2]);
             if (!c)
                 return cli_usage_error(NULL, "unknown command '%s'", argv[2]);
-            if (c->run == cli_sweep)   /* its own help: train's options, with lists */
-                return cli_sweep(2, (char *[]){(char *)(uintptr_t) "sweep",
-                                               (char *)(uintptr_t) "--help", NULL});
             cli_print_help(c->id, stdout);
             return CLI_OK;
         }

@@ -26,8 +26,6 @@ static const char *const axis_names[] = {
     "lr", "hidden", "batch", "epochs", "dropout", "weight-decay", "momentum", "seed",
     "act", "optim", "warmup", "clip-norm", "schedule",
 };
-/* The options a point may not have: each names a file every point would write. */
-static const char *const file_options[] = {"out", "checkpoint", "resume", "metrics", "plot"};
 
 #define MAX_AXES 8
 #define MAX_VALUES 64
@@ -58,24 +56,6 @@ static bool is_in(const char *name, const char *const *list, size_t n)
     return false;
 }
 #define IS_IN(name, list) is_in((name), (list), sizeof(list) / sizeof(list)[0])
-
-static void print_help(void)
-{
-    printf("Usage: cgrad sweep DATA [options]\n\n"
-           "Train once for every point of a grid of settings and print one table:\n"
-           "an option of the grid takes a comma-separated list (for --hidden, a\n"
-           "point's layers are joined by ':', as in --hidden 64:32,128); the others\n"
-           "are those of `cgrad train` (see `cgrad train --help`), the same for every\n"
-           "point. Under `mpirun -np N`, N points train at a time, one per process.\n\n"
-           "Grid options:");
-    for (size_t i = 0; i < sizeof axis_names / sizeof axis_names[0]; i++)
-        printf(" --%s", axis_names[i]);
-    printf("\nNot allowed (every point would write the file): --out --checkpoint --resume\n"
-           "--metrics --plot\n\n"
-           "Example:\n"
-           "  mpirun -np 2 cgrad sweep iris.csv --lr 1e-3,3e-3,1e-2 --hidden 64,128 "
-           "--val-split 0.2\n");
-}
 
 static void sweep_free(struct sweep *w)
 {
@@ -119,7 +99,7 @@ static int read_axes(struct sweep *w)
         const char *eq = strchr(arg, '=');
         snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - arg - 2) : (int)strlen(arg + 2),
                  arg + 2);
-        if (IS_IN(name, file_options))
+        if (cli_sweep_refuses(name))
             return cli_usage_error("sweep", "--%s: every point would write it; a sweep writes "
                                    "no file", name);
         if (!IS_IN(name, axis_names) || (!eq && i + 1 >= w->argc))
@@ -319,7 +299,7 @@ int cli_sweep(int argc, char **argv)
     w.argv = argv;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            print_help();
+            cli_print_help(CLI_CMD_SWEEP, stdout);
             return CLI_OK;
         }
         w.json = w.json || strcmp(argv[i], "--json") == 0;
