@@ -41,6 +41,7 @@ int cli_predict(int argc, char **argv);
 int cli_gradcheck(int argc, char **argv);
 int cli_info(int argc, char **argv);
 int cli_graph(int argc, char **argv);
+int cli_export(int argc, char **argv);
 int cli_sweep(int argc, char **argv);
 
 /* ---- JSON writer (json.c) ------------------------------------------------

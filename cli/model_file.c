@@ -69,3 +69,13 @@ void cli_model_close(struct cli_model_file *mf)
     cg_norm_deinit(&mf->norm);
     memset(mf, 0, sizeof *mf);
 }
+
+cg_status cli_model_outputs(const struct cli_model_file *mf, cg_trainer *tr, const cg_float *x,
+                            int rows, cg_float *y)
+{
+    struct cg_batch b = {x, NULL, NULL, rows};
+    cg_status st = cg_trainer_forward(tr, &b, y, NULL);
+    if (st == CG_OK && mf->classify)
+        cg_kernel_softmax_rows(y, y, rows, cg_model_output_size(mf->model));
+    return st;
+}

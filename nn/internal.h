@@ -52,4 +52,11 @@ cg_status cg__json_put_string(char **buf, size_t *len, size_t *cap, const char *
 /* Append raw text to the same kind of buffer. */
 cg_status cg__buf_put(char **buf, size_t *len, size_t *cap, const char *s, size_t n);
 
+/* ---- files (safetensors.c) ---------------------------------------------------
+ * The library's one atomic writer: write(f, ctx) fills a temporary file in
+ * path's folder, which is then flushed, fsync'ed and renamed over path; on
+ * any failure path is untouched and the temporary file removed. Messages do
+ * not name path: the caller prefixes them. */
+cg_status cg__write_atomic(const char *path, cg_status (*write)(FILE *f, void *ctx), void *ctx);
+
 #endif /* CG_NN_INTERNAL_H */

@@ -493,9 +493,21 @@ static cg_status build_header(char **buf, size_t *len, const struct cg_named_ten
     return s;
 }
 
-static cg_status write_all(FILE *f, const char *header, size_t hlen,
-                           const struct cg_named_tensor *t, int n)
+/* What write_all writes: the header, then the tensors' data. */
+struct st_file {
+    const char                   *header;
+    size_t                        hlen;
+    const struct cg_named_tensor *t;
+    int                           n;
+};
+
+static cg_status write_all(FILE *f, void *ctx)
 {
+    const struct st_file *w = ctx;
+    const char *header = w->header;
+    const struct cg_named_tensor *t = w->t;
+    size_t hlen = w->hlen;
+    int n = w->n;
     unsigned char len8[8], *buf;
     size_t per = CHUNK / sizeof(cg_float);
     cg_status s = CG_OK;
@@ -517,8 +529,6 @@ static cg_status write_all(FILE *f, const char *header, size_t hlen,
         }
     }
     cg__free(buf);
-    if (s == CG_OK && (fflush(f) != 0 || fsync(fileno(f)) != 0))
-        s = cg__fail(CG_ERR_IO, "cannot flush: %s", strerror(errno));
     return s;
 }
 
@@ -565,31 +575,29 @@ static void sync_parent_dir(const char *path)
     }
 }
 
-cg_status cg_safetensors_save(const char *path, const struct cg_named_tensor *tensors,
-                              int n, const struct cg_meta_kv *meta, int n_meta)
+/* The one atomic writer of the library (nn/internal.h): write(f, ctx) fills
+ * a temporary file beside path, which is flushed, fsync'ed and renamed over
+ * path; on any failure the temporary file is removed and path is untouched.
+ * Errors are not prefixed with path: the caller says what it was writing. */
+cg_status cg__write_atomic(const char *path, cg_status (*write)(FILE *f, void *ctx), void *ctx)
 {
-    char *header = NULL, *tmp = NULL;
-    size_t hlen = 0, plen;
+    char *tmp = NULL;
+    size_t plen;
     FILE *f = NULL;
     int fd;
     cg_status s;
 
     if (!path || !path[0])
-        return cg__fail(CG_ERR_ARG, "cg_safetensors_save: no path");
-    if ((s = check_inputs(tensors, n, meta, n_meta)) != CG_OK ||
-        (s = build_header(&header, &hlen, tensors, n, meta, n_meta)) != CG_OK)
-        goto out_prefix;
+        return cg__fail(CG_ERR_ARG, "cg__write_atomic: no path");
     plen = strlen(path);
-    if (!(tmp = cg__malloc(plen + sizeof ".tmp.XXXXXX"))) {
-        s = CG_ERR_NOMEM;
-        goto out_free;
-    }
+    if (!(tmp = cg__malloc(plen + sizeof ".tmp.XXXXXX")))
+        return CG_ERR_NOMEM;
     memcpy(tmp, path, plen);
     memcpy(tmp + plen, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
     if ((fd = mkstemp(tmp)) < 0) {
         s = cg__fail(CG_ERR_IO, "cannot create a temporary file %s: %s", tmp,
                      strerror(errno));
-        goto out_prefix;
+        goto out_free;
     }
     if (fchmod(fd, new_file_mode(path)) != 0) {
         s = cg__fail(CG_ERR_IO, "cannot set the mode of %s: %s", tmp, strerror(errno));
@@ -601,7 +609,9 @@ cg_status cg_safetensors_save(const char *path, const struct cg_named_tensor *te
         close(fd);
         goto out_unlink;
     }
-    s = write_all(f, header, hlen, tensors, n);
+    s = write(f, ctx);
+    if (s == CG_OK && (fflush(f) != 0 || fsync(fileno(f)) != 0))
+        s = cg__fail(CG_ERR_IO, "cannot flush: %s", strerror(errno));
     if (fclose(f) != 0 && s == CG_OK)
         s = cg__fail(CG_ERR_IO, "cannot close: %s", strerror(errno));
     if (s == CG_OK && rename(tmp, path) != 0)
@@ -611,11 +621,25 @@ cg_status cg_safetensors_save(const char *path, const struct cg_named_tensor *te
 out_unlink:
     if (s != CG_OK)
         unlink(tmp);
-out_prefix:
-    if (s != CG_OK && s != CG_ERR_NOMEM)
-        cg__errmsg_prefix("%s", path);
 out_free:
     cg__free(tmp);
+    return s;
+}
+
+cg_status cg_safetensors_save(const char *path, const struct cg_named_tensor *tensors,
+                              int n, const struct cg_meta_kv *meta, int n_meta)
+{
+    char *header = NULL;
+    size_t hlen = 0;
+    cg_status s;
+
+    if (!path || !path[0])
+        return cg__fail(CG_ERR_ARG, "cg_safetensors_save: no path");
+    if ((s = check_inputs(tensors, n, meta, n_meta)) == CG_OK &&
+        (s = build_header(&header, &hlen, tensors, n, meta, n_meta)) == CG_OK)
+        s = cg__write_atomic(path, write_all, &(struct st_file){header, hlen, tensors, n});
+    if (s != CG_OK && s != CG_ERR_NOMEM)
+        cg__errmsg_prefix("%s", path);
     cg__free(header);
     return s;
 }
