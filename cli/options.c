@@ -550,6 +550,51 @@ static int check_combinations(const char *cmd, const struct cli_settings *s)
     return CLI_OK;
 }
 
+/* No path the command writes may be one it reads (compared by device and
+ * inode through the data layer, so "./a.csv", a hard link or a file of an
+ * image folder count) or another path it writes: refused before anything
+ * is read or written. --checkpoint may be --resume: that file is read
+ * whole before it is replaced. */
+struct named_path {
+    const char *name, *path;
+};
+
+static int check_outputs(const char *cmd, bool eval, const struct cli_settings *s)
+{
+    struct named_path in[4], out[4];
+    int ni = 0, no = 0;
+
+    if (eval) {
+        in[ni++] = (struct named_path){"MODEL", s->positional[0]};
+        in[ni++] = (struct named_path){"DATA", s->positional[1]};
+        out[no++] = (struct named_path){"--confusion", s->confusion};
+    } else {
+        in[ni++] = (struct named_path){"DATA", s->positional[0]};
+        in[ni++] = (struct named_path){"--test", s->test};
+        in[ni++] = (struct named_path){"--init", s->init};
+        in[ni++] = (struct named_path){"--resume", s->resume};
+        out[no++] = (struct named_path){"--out", s->out};
+        out[no++] = (struct named_path){"--checkpoint", s->checkpoint};
+        out[no++] = (struct named_path){"--metrics", s->metrics};
+        out[no++] = (struct named_path){"--plot", s->plot};
+    }
+    for (int o = 0; o < no; o++) {
+        if (!out[o].path)
+            continue;
+        for (int i = 0; i < ni; i++)
+            if (in[i].path && !(out[o].path == s->checkpoint && in[i].path == s->resume) &&
+                cg_data_reads_file(in[i].path, out[o].path))
+                return cli_usage_error(cmd, "%s %s would overwrite %s %s, which this run "
+                                       "reads", out[o].name, out[o].path, in[i].name,
+                                       in[i].path);
+        for (int p = 0; p < o; p++)
+            if (out[p].path && cg_same_file(out[p].path, out[o].path))
+                return cli_usage_error(cmd, "%s and %s name the same file %s", out[p].name,
+                                       out[o].name, out[o].path);
+    }
+    return CLI_OK;
+}
+
 int cli_parse(enum cli_command cmd, int argc, char **argv, struct cli_settings *s)
 {
     const struct command *c = find_command(cmd);
@@ -609,7 +654,10 @@ int cli_parse(enum cli_command cmd, int argc, char **argv, struct cli_settings *
     }
     if (s->n_positional > c->max_pos)
         return cli_usage_error(c->name, "unexpected argument '%s'", s->positional[c->max_pos]);
-    return check_combinations(c->name, s);
+    int rc = check_combinations(c->name, s);
+    if (rc == CLI_OK && (cmd == CLI_CMD_TRAIN || cmd == CLI_CMD_EVAL))
+        rc = check_outputs(c->name, cmd == CLI_CMD_EVAL, s);
+    return rc;
 }
 
 /* ---- help --------------------------------------------------------------- */
