@@ -24,6 +24,11 @@ VERSION := $(shell sed -n 's/^\#define CG_VERSION "\(.*\)"/\1/p' cgrad.h)
 PKGS        = openblas zlib libjpeg
 PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) stb 2>/dev/null)
 PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lopenblas -lz -ljpeg)
+# Open MPI (optional): with it, train/dist.c is built on MPI (CG_HAVE_MPI)
+# and everything links libmpi; without it, cg_dist is a group of one process.
+# NO_MPI=1 builds without it even when it is installed.
+MPI_LIBS   := $(if $(NO_MPI),,$(shell pkg-config --libs ompi-c 2>/dev/null))
+MPI_CFLAGS := $(if $(MPI_LIBS),-DCG_HAVE_MPI $(shell pkg-config --cflags ompi-c 2>/dev/null))
 TEST_CFLAGS = $(shell pkg-config --cflags cmocka 2>/dev/null)
 TEST_LIBS   = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
@@ -47,7 +52,7 @@ Q = @
 say = @printf '  %-6s %s\n'
 endif
 ALL_CFLAGS = -std=c11 $(OPT) $(VECT) $(WARN) -D_POSIX_C_SOURCE=200809L -I. $(PKG_CFLAGS) $(CFLAGS)
-LIBS = $(PKG_LIBS) -lpthread -lm
+LIBS = $(PKG_LIBS) $(MPI_LIBS) -lpthread -lm
 
 LIB_SRC  := $(sort $(wildcard tensor/*.c autograd/*.c nn/*.c optim/*.c data/*.c train/*.c))
 CLI_SRC  := $(sort $(wildcard cli/*.c))
@@ -56,7 +61,8 @@ TEST_HELPERS := $(filter-out $(TEST_SRC),$(sort $(wildcard tests/*.c)))
 EX_SRC   := $(sort $(wildcard examples/*.c))
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 HEADERS  := cgrad.h $(sort $(wildcard tensor/tensor.h autograd/autograd.h nn/nn.h \
-                                       optim/optim.h data/data.h train/train.h))
+                                       optim/optim.h data/data.h train/train.h \
+                                       train/dist.h))
 
 OBJ32 := $(LIB_SRC:%.c=$(BUILD)/f32/%.o)
 OBJ64 := $(LIB_SRC:%.c=$(BUILD)/f64/%.o)
@@ -90,6 +96,9 @@ $(BUILD)/f64/%.o: %.c
 	@mkdir -p $(@D)
 	$(say) CC64 $<
 	$(Q)$(CC) $(ALL_CFLAGS) -DCG_DOUBLE -MMD -MP -c $< -o $@
+
+# Only the file that calls MPI sees mpi.h.
+$(BUILD)/f32/train/dist.o $(BUILD)/f64/train/dist.o: ALL_CFLAGS += $(MPI_CFLAGS)
 
 $(LIB32): $(OBJ32)
 	@mkdir -p $(@D)
@@ -133,7 +142,8 @@ $(BUILD)/cgrad: $(CLI_SRC:%.c=$(BUILD)/%.o) $(LIB32) $(LIB64_CLI)
 
 $(BUILD)/cgrad.pc: cgrad.pc.in cgrad.h $(BUILD)/prefix
 	@mkdir -p $(@D)
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    $(if $(MPI_LIBS),-e 's|^Requires.private: .*|& ompi-c|') $< > $@
 
 # cgrad.pc holds PREFIX: the stamp changes whenever PREFIX differs from the
 # last build's, so `make` then `make install PREFIX=~/.local` installs a

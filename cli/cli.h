@@ -42,6 +42,7 @@ int cli_gradcheck(int argc, char **argv);
 int cli_info(int argc, char **argv);
 int cli_graph(int argc, char **argv);
 int cli_export(int argc, char **argv);
+int cli_sweep(int argc, char **argv);
 
 /* ---- JSON writer (json.c) ------------------------------------------------
  * A streaming writer that inserts the commas and escapes strings:

@@ -3,6 +3,7 @@
  * one-line error reporting every command shares.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -28,6 +29,7 @@ static const struct command commands[] = {
     {"info", CLI_CMD_INFO, cli_info, "show what a model file holds"},
     {"graph", CLI_CMD_GRAPH, cli_graph, "draw a model's autograd graph (Graphviz DOT or SVG)"},
     {"export", CLI_CMD_EXPORT, cli_export, "write a model as one standalone C file"},
+    {"sweep", CLI_CMD_SWEEP, cli_sweep, "train a grid of settings, one table (mpirun: in parallel)"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -155,6 +155,9 @@ static const struct opt table[] = {
      "what counts as lower for --patience: by more than F (default 0)"},
     {"restore-best", K_TRUE, TRAIN, OFF(restore_best), 0, 0, 0, NULL, NULL, "Training",
      "end with the weights of the epoch of lowest validation loss"},
+    {"deterministic", K_TRUE, TRAIN, OFF(deterministic), 0, 0, 0, NULL, NULL, "Training",
+     "under mpirun: add the processes' gradients in a fixed order, the same bits for any "
+     "number of processes (docs/DISTRIBUTED.md)"},
     /* output */
     {"out", K_STRING, TRAIN, OFF(out), 0, 0, 0, NULL, "FILE", "Output",
      "the trained model (default model.safetensors)"},
@@ -252,7 +255,34 @@ static const struct command commands[] = {
      "model file as Graphviz DOT: the ops, the shapes on the edges, the nodes that\n"
      "need a gradient, the loss at the root.",
      1, 1, {"SPEC or MODEL", NULL}},
+    {CLI_CMD_SWEEP, "sweep", "DATA [options]",
+     "Train once for every point of a grid of settings and print one table. A grid\n"
+     "option takes a comma-separated list: --lr, --hidden (a point's layers joined\n"
+     "by ':', as in 64:32,128), --batch, --epochs, --dropout, --weight-decay,\n"
+     "--momentum, --seed, --act, --optim, --warmup, --clip-norm, --schedule; the\n"
+     "other options are train's, the same for every point. A point writes no file.\n"
+     "Under `mpirun -np N`, N points train at a time, one per process.",
+     1, 1, {"DATA", NULL}},
 };
+
+/* The options a sweep's points may not have: each names a file every point
+ * would write (sweep.c refuses them). */
+static const char *const no_sweep[] = {"out", "checkpoint", "checkpoint-steps", "resume",
+                                       "metrics", "plot"};
+
+/* The commands that take o: its own, and sweep for train's but no_sweep. */
+bool cli_sweep_refuses(const char *name)
+{
+    for (size_t i = 0; i < sizeof no_sweep / sizeof no_sweep[0]; i++)
+        if (strcmp(name, no_sweep[i]) == 0)
+            return true;
+    return false;
+}
+
+static unsigned opt_cmds(const struct opt *o)
+{
+    return o->cmds & TRAIN && !cli_sweep_refuses(o->name) ? o->cmds | CLI_CMD_SWEEP : o->cmds;
+}
 
 static const struct command *find_command(enum cli_command cmd)
 {
@@ -653,7 +683,7 @@ void cli_print_help(enum cli_command cmd, FILE *out)
 {
     static const char *const groups[] = {"Data", "Model", "Training", "Output"};
     const struct command *c = find_command(cmd);
-    bool grouped = cmd == CLI_CMD_TRAIN;
+    bool grouped = cmd == CLI_CMD_TRAIN || cmd == CLI_CMD_SWEEP;
 
     fprintf(out, "Usage: cgrad %s %s\n\n%s\n", c->name, c->args, c->summary);
     if (!grouped)
@@ -662,7 +692,7 @@ void cli_print_help(enum cli_command cmd, FILE *out)
         bool header = false;
         for (int i = 0; i < N_OPTS; i++) {
             const struct opt *o = &table[i];
-            if (!(o->cmds & cmd) || strcmp(o->group, groups[g]) != 0)
+            if (!(opt_cmds(o) & (unsigned)cmd) || strcmp(o->group, groups[g]) != 0)
                 continue;
             if (grouped && !header)
                 fprintf(out, "\n%s:\n", groups[g]);
@@ -691,7 +721,7 @@ bool cli_option_info(int i, struct cli_option_info *info)
     if (i < 0 || i >= N_OPTS)
         return false;
     const struct opt *o = &table[i];
-    *info = (struct cli_option_info){o->name, o->metavar, o->cmds,
+    *info = (struct cli_option_info){o->name, o->metavar, opt_cmds(o),
                                      o->kind != K_SET && o->kind != K_TRUE,
                                      o->kind == K_ENUM ? o->choices : NULL};
     return true;

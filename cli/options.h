@@ -29,7 +29,8 @@ enum cli_command {
     CLI_CMD_GRADCHECK = 1 << 3,
     CLI_CMD_INFO      = 1 << 4,
     CLI_CMD_EXPORT    = 1 << 5,
-    CLI_CMD_GRAPH     = 1 << 6
+    CLI_CMD_GRAPH     = 1 << 6,
+    CLI_CMD_SWEEP     = 1 << 10   /* train's options but those naming files (sweep.c) */
 };
 
 /* Choices of the enum options, in the order of their option's choice list. */
@@ -96,6 +97,7 @@ struct cli_settings {
     int         patience;           /* 0: off */
     double      min_delta;
     bool        restore_best;
+    bool        deterministic;      /* across processes: a fixed order of the sums */
     /* output */
     const char *out, *checkpoint, *resume, *metrics, *plot;
     long        checkpoint_steps;   /* 0: at epochs' ends only */
@@ -129,6 +131,9 @@ int  cli_parse(enum cli_command cmd, int argc, char **argv, struct cli_settings 
 void cli_settings_finish(struct cli_settings *s, bool classify);
 /* The full help of a command: usage line, description, options by group. */
 void cli_print_help(enum cli_command cmd, FILE *out);
+/* Whether `cgrad sweep` refuses option `name` (without "--"): it names a
+ * file every point would write. */
+bool cli_sweep_refuses(const char *name);
 
 /* ---- the tables, for generated documentation ---------------------------------
  * The man page and the shell completion are written from the same tables as

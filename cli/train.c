@@ -236,6 +236,12 @@ static void fit_settings(struct run *r, struct cg_fit_settings *f)
     f->on_step = on_step;
     f->on_epoch = on_epoch;
     f->user = r;
+    f->dist = r->dist;
+    f->deterministic = s->deterministic;
+    if (r->point) {   /* a sweep's: no file */
+        f->out = NULL;
+        f->stop_checkpoint = NULL;
+    }
 }
 
 /* A non-finite stop: the library's message and what to do about it. */
@@ -251,6 +257,10 @@ static int nonfinite_error(const struct run *r)
  * the result. */
 static int report(struct run *r)
 {
+    if (r->point)
+        cli_train_point_fill(r);
+    if (cg_dist_rank(r->dist) != 0 || r->point)
+        return r->res.end == CG_FIT_END_REQUEST ? CLI_INTERRUPTED : CLI_OK;   /* rank 0's */
     if (r->res.end == CG_FIT_END_REQUEST) {
         fprintf(stderr, "cgrad: interrupted at epoch %d, step %ld; model written to %s; "
                         "resume with the same options and --resume %s\n",
@@ -334,11 +344,13 @@ static int setup(struct run *r)
     return CLI_OK;
 }
 
-int cli_train(int argc, char **argv)
+int cli_train_run(cg_dist *dist, int argc, char **argv, struct cli_train_point *point)
 {
     struct run *r = calloc(1, sizeof *r);
     if (!r)
         return cli_error("out of memory");
+    r->dist = dist;
+    r->point = point;
     cli_settings_defaults(&r->s);
     r->test_result = (struct cg_eval_result){(double)NAN, (double)NAN, 0};
     int rc = cli_parse(CLI_CMD_TRAIN, argc, argv, &r->s);
@@ -346,6 +358,8 @@ int cli_train(int argc, char **argv)
         free(r);
         return rc < 0 ? CLI_OK : rc;
     }
+    if (point)
+        r->s.quiet = true;
     struct sigaction old;
     catch_sigint(r->s.positional[0], &old);
     if ((rc = setup(r)) == CLI_OK)
@@ -354,5 +368,29 @@ int cli_train(int argc, char **argv)
     training = 0;
     run_free(r);
     free(r);
+    return rc;
+}
+
+/* Under mpirun, every process runs the command; rank 0 alone prints (the
+ * others' stdout goes nowhere; their errors still show). */
+int cli_dist_join(cg_dist **dist)
+{
+    if (!(*dist = cg_dist_init()))
+        return cli_error("%s", cg_errmsg());
+    if (cg_dist_rank(*dist) != 0 && !freopen("/dev/null", "w", stdout)) {
+        cg_dist_free(*dist);
+        return cli_error("/dev/null: cannot open");
+    }
+    return CLI_OK;
+}
+
+int cli_train(int argc, char **argv)
+{
+    cg_dist *dist;
+    int rc = cli_dist_join(&dist);
+    if (rc != CLI_OK)
+        return rc;
+    rc = cli_train_run(dist, argc, argv, NULL);
+    cg_dist_free(dist);
     return rc;
 }

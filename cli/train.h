@@ -26,6 +26,8 @@ struct run {
     cg_model  *model;
     cg_optim  *opt;
     struct cg_fit_result res;
+    cg_dist   *dist;                  /* the processes mpirun started, or this one */
+    struct cli_train_point *point;    /* a sweep's point: its figures, nothing printed */
     struct cg_eval_result test_result;  /* a test set besides a validation split */
     /* the facts of the run the library records in its files (settings.meta) */
     struct cg_meta_kv meta[MAX_META];
@@ -42,6 +44,25 @@ struct run {
 /* --class-names FILE|a,b,c (IDX data only) into r->class_names, as many
  * as the data has classes. CLI_OK, or the status after the message. */
 int         cli_class_names(struct run *r, const char *arg);
+/* What a sweep keeps of one training (sweep.c). */
+struct cli_train_point {
+    int    epochs;
+    double train_loss, train_acc;   /* the last epoch's */
+    double val_loss, val_acc;       /* the final model on the validation data (a
+                                       split, else --test); NaN without */
+    double seconds;
+};
+
+/* One `cgrad train` with argv (argv[0] "train") in the processes dist
+ * (borrowed; NULL: alone). point: NULL, or a sweep's point, which writes
+ * no file, prints nothing but errors, and fills *point. The exit status. */
+int         cli_train_run(cg_dist *dist, int argc, char **argv, struct cli_train_point *point);
+/* Join the processes mpirun started (cg_dist_init) and send the stdout of
+ * all but rank 0 to /dev/null; CLI_OK, or the error printed. */
+int         cli_dist_join(cg_dist **dist);
+/* Fill r->point from the ended run. */
+void        cli_train_point_fill(const struct run *r);
+
 /* The facts of the run that only the command line knows (DATA's path,
  * format, label column, test set, image size) into r->meta. */
 void        cli_train_build_meta(struct run *r);

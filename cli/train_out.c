@@ -38,6 +38,7 @@ const struct cg_meta_kv cli_setting_names[] = {
     {"epochs", "--epochs"},
     {"threads", "--threads"},
     {"patience", "--patience"},
+    {"deterministic", "--deterministic"},
 };
 const int cli_n_setting_names = (int)(sizeof cli_setting_names / sizeof cli_setting_names[0]);
 
@@ -101,6 +102,16 @@ static const struct cg_eval_result *test_figures(const struct run *r)
     return r->s.val_split > 0 ? &r->test_result : &r->res.val;
 }
 
+void cli_train_point_fill(const struct run *r)
+{
+    const struct cg_fit_result *res = &r->res;
+    const struct cg_fit_epoch *last = res->n_history ? &res->history[res->n_history - 1] : NULL;
+    *r->point = (struct cli_train_point){res->epochs,
+                                         last ? last->train_loss : (double)NAN,
+                                         last ? last->train_acc : (double)NAN,
+                                         res->val.loss, res->val.accuracy, res->seconds};
+}
+
 void cli_train_print_json(const struct run *r)
 {
     struct cli_json j;
@@ -141,6 +152,8 @@ void cli_train_print_json(const struct run *r)
     cli_json_num(&j, test ? test->loss : (double)NAN);
     cli_json_key(&j, "test_accuracy");
     cli_json_num(&j, test ? test->accuracy : (double)NAN);
+    cli_json_key(&j, "processes");
+    cli_json_int(&j, cg_dist_size(r->dist));
     cli_json_key(&j, "parameters");
     cli_json_int(&j, (long long)cg_model_num_params(r->model));
     cli_json_key(&j, "spec");

@@ -11,6 +11,8 @@ pkgs="gcc make pkg-config libopenblas-dev libstb-dev libcmocka-dev zlib1g-dev li
 # graphviz for the graph tests; man (and groff) for the man page's; bash for the
 # completion's; clang: tests/test_export.c compiles the generated C with gcc and clang
 pkgs="$pkgs graphviz man-db bash clang"
+# Open MPI: data parallelism across processes (docs/DISTRIBUTED.md)
+pkgs="$pkgs openmpi-bin libopenmpi-dev"
 if [ "${1:-}" = "demo" ]; then
     pkgs="$pkgs dataset-fashion-mnist"
 fi

@@ -121,7 +121,7 @@ static void test_make_install_prefix_is_found_by_shell_man_and_bash(void **state
     /* the program on PATH, the page on MANPATH, cgrad.pc naming the prefix */
     snprintf(cmd, sizeof cmd,
              "cd %s && export PATH=$PWD/home/bin:/usr/bin:/bin MANPATH=$PWD/home/share/man && "
-             "{ cgrad version && man -w cgrad && MANWIDTH=80 man cgrad 2>&1 | grep -c '^       "
+             "{ cgrad version && man -w cgrad && MANWIDTH=80 man cgrad 2>&1 | grep -m1 -c '^       "
              "--optim' && pkg-config --variable=prefix home/lib/pkgconfig/cgrad.pc && "
              "bash -c 'source home/share/bash-completion/completions/cgrad; "
              "COMP_WORDS=(cgrad predict --t); COMP_CWORD=2; _cgrad; echo \"${COMPREPLY[*]}\"'; "

@@ -117,6 +117,11 @@ static cg_status check_settings(const struct cg__fit *f, const cg_safetensors *c
                             "checkpoint, '%s' now); a resumed run must keep it", path,
                             cg__fit_name(f, now.key), then, now.value);
     }
+    /* Recorded only when on, so the loop above sees it turned on, not off. */
+    if (!f->s->deterministic && cg_safetensors_meta(ck, "deterministic"))
+        return cg__fail(CG_ERR_STATE, "%s: cannot resume: %s changed ('yes' in the "
+                        "checkpoint, '' now); a resumed run must keep it", path,
+                        cg__fit_name(f, "deterministic"));
     return CG_OK;
 }
 

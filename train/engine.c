@@ -54,6 +54,7 @@ void cg__engine_deinit(struct cg__engine *e)
     cg__free(e->labels);
     cg__free(e->targets);
     cg__free(e->y);
+    cg__free(e->shares);
     memset(e, 0, sizeof *e);
 }
 
@@ -126,15 +127,14 @@ cg_status cg__engine_step(struct cg__engine *e, int rows, struct cg__step_result
     cg_status st;
 
     memset(r, 0, sizeof *r);
-    st = cg_trainer_backward(e->tr, &b, &e->dropout_rng, &br);
+    /* Across processes (dist_step.c), the gradient is the sum of theirs,
+     * the same in every process, before the checks and the update. */
+    st = e->spread ? cg__dist_backward(e, &b, &br)
+                   : cg_trainer_backward(e->tr, &b, &e->dropout_rng, &br);
     r->loss = br.loss;
     r->correct = br.correct;
     if (st != CG_OK)
         goto out_zero;
-    /* Data parallelism across processes slots in here: an all-reduce of
-     * e->flat->grad (one flat buffer) between backward and the checks.
-     * br.grads_finite then describes this process's part only, and the sum
-     * must be checked again. */
     if ((st = check_and_clip(e, &br, r)) != CG_OK)
         goto out_zero;
     st = cg_optim_step_zero_grad(e->opt, cg_trainer_pool(e->tr));

@@ -184,6 +184,8 @@ static cg_status make_runner(struct cg__fit *f)
         return st;
     }
     cg_rng_seed(&f->eng.dropout_rng, s->seed + 2);
+    if ((st = cg__dist_engine_init(&f->eng, s->dist, s->deterministic)) != CG_OK)
+        return st;
     f->eng.clip_norm = s->clip_norm;
     f->eng.clip_value = s->clip_value;
     /* The batches are converted on the trainer's threads too. */
@@ -209,6 +211,9 @@ static cg_status setup(struct cg__fit *f, const cg_dataset *train_set, const cg_
         (st = make_runner(f)) != CG_OK)
         return st;
     if (f->s->resume && (st = cg__checkpoint_restore(f, f->s->resume)) != CG_OK)
+        return st;
+    /* Every process starts from rank 0's weights. */
+    if ((st = cg__fit_share_weights(f)) != CG_OK)
         return st;
     f->epoch_t0 = cg__fit_now() - f->st.seconds;
     return CG_OK;
@@ -269,6 +274,8 @@ static cg_status after_batch(struct cg__fit *f, double lr, bool skipped)
 {
     const struct cg_fit_settings *s = f->s;
     const struct cg__state *t = &f->st;
+    enum cg_fit_action a = CG_FIT_CONTINUE;
+    cg_status st;
     if (!s->on_step)
         return CG_OK;
     struct cg_fit_step info = {
@@ -284,7 +291,10 @@ static cg_status after_batch(struct cg__fit *f, double lr, bool skipped)
         .seconds = cg__fit_now() - f->epoch_t0,
         .skipped = skipped,
     };
-    enum cg_fit_action a = s->on_step(&info, s->user);
+    if (cg__fit_writes(f))
+        a = s->on_step(&info, s->user);
+    if ((st = cg__fit_share_action(f, &a)) != CG_OK)
+        return st;
     if (a == CG_FIT_ABORT)
         return aborted(f, false);
     if (a == CG_FIT_STOP)
@@ -294,7 +304,8 @@ static cg_status after_batch(struct cg__fit *f, double lr, bool skipped)
 
 static cg_status save_checkpoint(struct cg__fit *f, const char *path)
 {
-    cg_status st = cg__checkpoint_save(f, path);
+    cg_status st = cg__fit_writes(f) ? cg__checkpoint_save(f, path) : CG_OK;
+    st = cg__fit_share_status(f, st);
     if (st == CG_OK)
         f->r->checkpoint = path;
     return st;
@@ -387,8 +398,11 @@ static cg_status end_epoch(struct cg__fit *f)
         track_best(f, row.val_loss);
     if (s->checkpoint && (st = save_checkpoint(f, s->checkpoint)) != CG_OK)
         return st;
-    enum cg_fit_action a = s->on_epoch ? s->on_epoch(f->r->history, f->r->n_history, s->user)
-                                       : CG_FIT_CONTINUE;
+    enum cg_fit_action a = s->on_epoch && cg__fit_writes(f)
+                               ? s->on_epoch(f->r->history, f->r->n_history, s->user)
+                               : CG_FIT_CONTINUE;
+    if ((st = cg__fit_share_action(f, &a)) != CG_OK)
+        return st;
     if (a == CG_FIT_ABORT)
         return aborted(f, true);
     if (a == CG_FIT_STOP)
@@ -462,8 +476,10 @@ static cg_status finish(struct cg__fit *f)
         cg__errmsg_prefix("validation");
         return st;
     }
-    if (f->s->out && (st = cg__save_model(f, f->s->out, NULL, 0, NULL, 0)) != CG_OK)
-        return st;
+    if (f->s->out) {
+        st = cg__fit_writes(f) ? cg__save_model(f, f->s->out, NULL, 0, NULL, 0) : CG_OK;
+        return cg__fit_share_status(f, st);
+    }
     return CG_OK;
 }
 

@@ -6,6 +6,7 @@
  *     fit.c         cg_fit: the run, epoch by epoch, and how it ends
  *     settings.c    the settings as metadata, the model file, the history as text
  *     checkpoint.c  saving a run and resuming it bit for bit
+ *     dist_step.c   the backward pass of a step across processes (dist.h)
  */
 #ifndef CG_TRAIN_INTERNAL_H
 #define CG_TRAIN_INTERNAL_H
@@ -31,6 +32,11 @@ struct cg__engine {
     int        *labels;      /* [batch] */
     cg_float   *targets;     /* [batch, out] */
     cg_float   *y;           /* [batch, out] outputs, for a confusion matrix */
+    /* across processes (dist_step.c) */
+    cg_dist    *dist;        /* NULL: this process alone */
+    bool        deterministic;
+    bool        spread;      /* cg__dist_backward runs the batches */
+    cg_float   *shares;      /* deterministic: [CG__DIST_SHARES, P] the shares' gradients */
 };
 
 /* What was not finite in a failed step. */
@@ -62,6 +68,23 @@ cg_status cg__engine_step(struct cg__engine *e, int rows, struct cg__step_result
 cg_status cg__engine_evaluate(struct cg__engine *e, const cg_dataset *ds,
                               const struct cg_norm *norm, long *confusion,
                               struct cg_eval_result *r);
+
+/* ---- across processes (dist_step.c) -------------------------------------------
+ * The deterministic sum cuts a batch into at most this many shares (so at
+ * most this many processes have work in it); and a run has at most
+ * CG__DIST_MAX_PROCS processes. */
+#define CG__DIST_SHARES     16
+#define CG__DIST_MAX_PROCS  4096
+
+/* Set e up to run its batches across dist's processes (deterministic: in
+ * shares added in a fixed order). */
+cg_status cg__dist_engine_init(struct cg__engine *e, cg_dist *dist, bool deterministic);
+/* The backward pass of batch b (the whole batch, the same in every
+ * process) across the processes: the gradient of its mean loss in every
+ * process's flat gradient buffer, its figures into *r. Every process calls
+ * it, and every process returns the same status. */
+cg_status cg__dist_backward(struct cg__engine *e, const struct cg_batch *b,
+                            struct cg_batch_result *r);
 
 /* ---- the run (fit.c) ------------------------------------------------------------ */
 
@@ -127,6 +150,14 @@ struct cg__fit {
 const char *cg__fit_name(const struct cg__fit *f, const char *key);
 /* Seconds on a monotonic clock. */
 double      cg__fit_now(void);
+
+/* Across processes (dist_step.c): whether this process writes the files
+ * and calls the callbacks (rank 0); rank 0's callback action, its status
+ * after writing a file, and its weights, into every process. */
+bool      cg__fit_writes(const struct cg__fit *f);
+cg_status cg__fit_share_action(struct cg__fit *f, enum cg_fit_action *a);
+cg_status cg__fit_share_status(struct cg__fit *f, cg_status st);
+cg_status cg__fit_share_weights(struct cg__fit *f);
 
 /* ---- settings, model file, history (settings.c) ------------------------------------ */
 

@@ -25,6 +25,7 @@ static const char *const library_keys[] = {
     "val_split", "normalize", "optimizer", "loss", "batch", "seed", "shuffle", "schedule",
     "warmup", "clip_norm", "clip_value", "restore_best", "epochs", "steps", "best_epoch",
     "format", "version", "spec", "input_size", "task", "classes", "features", "normalization",
+    "deterministic", "processes",
 };
 
 static bool is_library_key(const char *key)
@@ -163,6 +164,9 @@ cg_status cg__meta_build(struct cg__fit *f)
      * a resume that turns it on finds no best weights and is refused. */
     if (s->restore_best)
         add(m, "restore_best", "yes");
+    /* The same: it decides the sums' order (dist.h). */
+    if (s->deterministic)
+        add(m, "deterministic", "yes");
     return CG_OK;
 }
 
@@ -196,7 +200,7 @@ cg_status cg__save_model(const struct cg__fit *f, const char *path,
 {
     const struct cg__meta *m = &f->meta;
     struct cg_meta_kv kv[CG__META_MAX + 16];
-    char epochs[24], steps[24], best[24];
+    char epochs[24], steps[24], best[24], procs[24];
     int n = 0;
 
     for (int i = 0; i < m->n; i++)
@@ -212,6 +216,12 @@ cg_status cg__save_model(const struct cg__fit *f, const char *path,
         if (f->r->restored) {
             snprintf(best, sizeof best, "%d", f->st.best_epoch);
             kv[n++] = (struct cg_meta_kv){"best_epoch", best};
+        }
+        /* How many processes trained it (its last session), when more
+         * than one: a checkpoint resumes with any number (dist.h). */
+        if (cg_dist_size(f->s->dist) > 1) {
+            snprintf(procs, sizeof procs, "%d", cg_dist_size(f->s->dist));
+            kv[n++] = (struct cg_meta_kv){"processes", procs};
         }
     }
     struct cg_model_meta mm = {0};

@@ -42,6 +42,7 @@
 #include "../data/data.h"
 #include "../nn/nn.h"
 #include "../optim/optim.h"
+#include "dist.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -190,6 +191,15 @@ struct cg_fit_settings {
     cg_fit_step_fn  on_step;
     cg_fit_epoch_fn on_epoch;
     void           *user;
+    /* processes (dist.h, docs/DISTRIBUTED.md) */
+    cg_dist     *dist;          /* NULL: this process alone; else train data-parallel
+                                   across the group (every process calls cg_fit with
+                                   the same settings and data); rank 0 alone calls
+                                   the callbacks (its answer holds for all) and
+                                   writes the files */
+    bool         deterministic; /* false: the processes' gradients are summed by
+                                   MPI (bits may differ from one process); true: in
+                                   a fixed order, bit-identical for any process count */
 };
 
 /* The defaults above. */
