@@ -16,8 +16,6 @@
 #ifndef CGRAD_H
 #define CGRAD_H
 
-#define CG_VERSION "0.1.0"
-
 #include "tensor/tensor.h"
 #include "autograd/autograd.h"
 #include "nn/nn.h"

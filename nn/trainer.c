@@ -136,14 +136,8 @@ static int slice_correct(const cg_tensor *y, const int *labels, int rows)
 {
     int cols = y->shape[1], correct = 0;
 
-    for (int i = 0; i < rows; i++) {
-        const cg_float *row = y->data + (size_t)i * (size_t)cols;
-        int best = 0;
-        for (int c = 1; c < cols; c++)
-            if (row[c] > row[best])
-                best = c;
-        correct += best == labels[i];
-    }
+    for (int i = 0; i < rows; i++)
+        correct += cg_kernel_argmax(y->data + (size_t)i * (size_t)cols, cols) == labels[i];
     return correct;
 }
 

@@ -59,6 +59,12 @@ static inline bool cg__add_size(size_t a, size_t b, size_t *out)
     return true;
 }
 
+/* The one softmax and log-sum-exp (tensor/kernels.c), for the layers that
+ * need both from one pass (cross-entropy): x: [n], n >= 1, returns
+ * log(sum(exp(x))) in double and, when p: [n] is not NULL, writes softmax(x)
+ * into it (p may be x). */
+double cg__softmax_row(cg_float *p, const cg_float *x, int n);
+
 /* Element count of a shape; CG_ERR_SHAPE (set) on a bad one. */
 cg_status cg__shape_size(int ndim, const int *shape, size_t *size);
 

@@ -202,6 +202,11 @@ size_t cg_tensor_argmax(const cg_tensor *t)
     return argmax_strided(t->data, t->size, 1);
 }
 
+int cg_kernel_argmax(const cg_float *x, int n)
+{
+    return n > 0 ? (int)argmax_strided(x, (size_t)n, 1) : 0;
+}
+
 enum reduce_kind { REDUCE_SUM, REDUCE_MEAN, REDUCE_MAX };
 
 static cg_status check_axis(const char *op, const cg_tensor *out_or_null, size_t out_size,
@@ -298,59 +303,64 @@ cg_status cg_tensor_argmax_axis(size_t *idx, const cg_tensor *x, int axis)
 
 /* ---- softmax ------------------------------------------------------------- */
 
-/* log(sum(exp(x))) = m + log(sum(exp(x - m))) with m = max(x): every exp is
- * at most 1, so nothing overflows, and the largest term is exactly 1, so the
- * sum is at least 1 and its log is never log(0). */
-cg_float cg_kernel_logsumexp(const cg_float *x, int n)
+/* The library's one softmax and log-sum-exp: cg_softmax, cg_log_softmax, the
+ * cross-entropy loss and predict all come here, so their numbers agree to the
+ * bit. x: [n], n >= 1; p: [n] or NULL, may be x.
+ * lse = log(sum(exp(x))) = m + log(sum(exp(x - m))) with m = max(x): every
+ * exp is at most 1, so nothing overflows, and the largest term is exactly 1,
+ * so the sum is at least 1 and its log is never log(0). Each term is taken in
+ * double and rounded to cg_float, and the sum (in double) adds those rounded
+ * terms: p = term / sum then sums to 1 to rounding, and lse is the same bits
+ * whether p is asked for or not. A NaN anywhere makes everything NaN; an
+ * infinite max is the lse itself (softmax is NaN then, as in PyTorch). */
+double cg__softmax_row(cg_float *p, const cg_float *x, int n)
 {
-    cg_float m;
+    cg_float m = x[0];
     double s = 0;
 
-    if (n <= 0)
-        return (cg_float)-INFINITY;   /* log of an empty sum */
-    m = x[0];
     for (int i = 1; i < n; i++)
-        if (x[i] > m)
-            m = x[i];
-    if (isinf(m))
-        return m;
-    for (int i = 0; i < n; i++)
-        s += exp((double)(x[i] - m));
-    return m + (cg_float)log(s);
+        m = x[i] > m ? x[i] : m;
+    if (p) {
+        for (int i = 0; i < n; i++) {
+            p[i] = (cg_float)exp((double)(x[i] - m));
+            s += (double)p[i];
+        }
+        for (int i = 0; i < n; i++)
+            p[i] = (cg_float)((double)p[i] / s);
+    } else {
+        for (int i = 0; i < n; i++)
+            s += (double)(cg_float)exp((double)(x[i] - m));
+    }
+    return isinf(m) ? (double)m : (double)m + log(s);
 }
 
-/* softmax(x)_c = exp(x_c - m) / sum exp(x - m), m = max(x): the shift keeps
- * every exp in (0, 1], and the sum (in double) is at least 1. */
+cg_float cg_kernel_logsumexp(const cg_float *x, int n)
+{
+    if (n <= 0)
+        return (cg_float)-INFINITY;   /* log of an empty sum */
+    return (cg_float)cg__softmax_row(NULL, x, n);
+}
+
 void cg_kernel_softmax_rows(cg_float *out, const cg_float *x, int rows, int cols)
+{
+    if (cols <= 0)
+        return;
+    for (int r = 0; r < rows; r++)
+        cg__softmax_row(out + (size_t)r * (size_t)cols, x + (size_t)r * (size_t)cols, cols);
+}
+
+/* log_softmax(x)_c = x_c - lse(x), one rounding from double. */
+void cg_kernel_log_softmax_rows(cg_float *out, const cg_float *x, int rows, int cols)
 {
     if (cols <= 0)
         return;
     for (int r = 0; r < rows; r++) {
         const cg_float *xr = x + (size_t)r * (size_t)cols;
         cg_float *yr = out + (size_t)r * (size_t)cols;
-        cg_float m = xr[0];
-        double s = 0;
-
-        for (int c = 1; c < cols; c++)
-            m = xr[c] > m ? xr[c] : m;
-        for (int c = 0; c < cols; c++) {
-            yr[c] = (cg_float)exp((double)(xr[c] - m));
-            s += (double)yr[c];
-        }
-        for (int c = 0; c < cols; c++)
-            yr[c] = (cg_float)((double)yr[c] / s);
-    }
-}
-
-void cg_kernel_log_softmax_rows(cg_float *out, const cg_float *x, int rows, int cols)
-{
-    for (int r = 0; r < rows; r++) {
-        const cg_float *xr = x + (size_t)r * (size_t)cols;
-        cg_float *yr = out + (size_t)r * (size_t)cols;
-        cg_float lse = cg_kernel_logsumexp(xr, cols);
+        double lse = cg__softmax_row(NULL, xr, cols);
 
         for (int c = 0; c < cols; c++)
-            yr[c] = xr[c] - lse;
+            yr[c] = (cg_float)((double)xr[c] - lse);
     }
 }
 
