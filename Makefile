@@ -18,7 +18,7 @@ BUILD   ?= build
 CC      ?= cc
 AR      ?= ar
 
-VERSION := $(shell sed -n 's/^\#define CG_VERSION "\(.*\)"/\1/p' cgrad.h)
+VERSION := $(shell sed -n 's/^\#define CG_VERSION "\(.*\)"/\1/p' tensor/tensor.h)
 
 PKGS        = openblas zlib libjpeg
 PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) stb 2>/dev/null)
@@ -104,7 +104,7 @@ $(BUILD)/cgrad: $(CLI_SRC:%.c=$(BUILD)/%.o) $(LIB32)
 	$(say) CC $@
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/cgrad.pc: cgrad.pc.in cgrad.h
+$(BUILD)/cgrad.pc: cgrad.pc.in tensor/tensor.h
 	@mkdir -p $(@D)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
 
