@@ -440,7 +440,7 @@ static void test_kernel_argmax(void **state)
     assert_int_equal(cg_kernel_argmax((cg_float[]){-5, -7}, 2), 0);
     assert_int_equal(cg_kernel_argmax((cg_float[]){1, (cg_float)NAN, 9}, 3), 1);
     assert_int_equal(cg_kernel_argmax((cg_float[]){(cg_float)NAN, 9}, 2), 0);
-    assert_int_equal(cg_kernel_argmax((cg_float[]){(cg_float)-INFINITY, -1e30f}, 2), 1);
+    assert_int_equal(cg_kernel_argmax((cg_float[]){(cg_float)-INFINITY, (cg_float)-1e30}, 2), 1);
     assert_int_equal(cg_kernel_argmax(NULL, 0), 0);
     assert_int_equal(cg_tensor_argmax_axis(idx, x, 1), CG_OK);
     for (int r = 0; r < 2; r++)
