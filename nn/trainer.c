@@ -136,8 +136,10 @@ static int slice_correct(const cg_tensor *y, const int *labels, int rows)
 {
     int cols = y->shape[1], correct = 0;
 
-    for (int i = 0; i < rows; i++)
-        correct += cg_kernel_argmax(y->data + (size_t)i * (size_t)cols, cols) == labels[i];
+    for (int i = 0; i < rows; i++) {
+        const cg_float *row = y->data + (size_t)i * (size_t)cols;
+        correct += (int)cg__argmax(row, (size_t)cols, 1) == labels[i];
+    }
     return correct;
 }
 

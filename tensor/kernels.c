@@ -182,29 +182,14 @@ cg_float cg_tensor_max(const cg_tensor *t)
     return t->size ? t->data[cg_tensor_argmax(t)] : (cg_float)-INFINITY;
 }
 
-/* The first index of the largest element; a NaN counts as largest, so that
- * it is not hidden. */
-static size_t argmax_strided(const cg_float *x, size_t n, size_t stride)
-{
-    size_t best = 0;
-    for (size_t i = 1; i < n; i++) {
-        cg_float v = x[i * stride], b = x[best * stride];
-        if (isnan(b))
-            break;
-        if (v > b || isnan(v))
-            best = i;
-    }
-    return best;
-}
-
 size_t cg_tensor_argmax(const cg_tensor *t)
 {
-    return argmax_strided(t->data, t->size, 1);
+    return cg__argmax(t->data, t->size, 1);
 }
 
 int cg_kernel_argmax(const cg_float *x, int n)
 {
-    return n > 0 ? (int)argmax_strided(x, (size_t)n, 1) : 0;
+    return n > 0 ? (int)cg__argmax(x, (size_t)n, 1) : 0;
 }
 
 enum reduce_kind { REDUCE_SUM, REDUCE_MEAN, REDUCE_MAX };
@@ -253,7 +238,7 @@ static cg_status reduce_axis(const char *op, cg_tensor *out, const cg_tensor *x,
     for (int o = 0; o < n_out; o++) {
         const cg_float *p = x->data + (size_t)o * stride_out;
         if (kind == REDUCE_MAX) {
-            out->data[o] = n_in ? p[argmax_strided(p, (size_t)n_in, stride_in) * stride_in]
+            out->data[o] = n_in ? p[cg__argmax(p, (size_t)n_in, stride_in) * stride_in]
                                 : (cg_float)-INFINITY;
             continue;
         }
@@ -294,45 +279,14 @@ cg_status cg_tensor_argmax_axis(size_t *idx, const cg_tensor *x, int axis)
     cols = x->shape[1];
     if (axis == 1)
         for (int r = 0; r < rows; r++)
-            idx[r] = argmax_strided(x->data + (size_t)r * (size_t)cols, (size_t)cols, 1);
+            idx[r] = cg__argmax(x->data + (size_t)r * (size_t)cols, (size_t)cols, 1);
     else
         for (int c = 0; c < cols; c++)
-            idx[c] = argmax_strided(x->data + c, (size_t)rows, (size_t)cols);
+            idx[c] = cg__argmax(x->data + c, (size_t)rows, (size_t)cols);
     return CG_OK;
 }
 
 /* ---- softmax ------------------------------------------------------------- */
-
-/* The library's one softmax and log-sum-exp: cg_softmax, cg_log_softmax, the
- * cross-entropy loss and predict all come here, so their numbers agree to the
- * bit. x: [n], n >= 1; p: [n] or NULL, may be x.
- * lse = log(sum(exp(x))) = m + log(sum(exp(x - m))) with m = max(x): every
- * exp is at most 1, so nothing overflows, and the largest term is exactly 1,
- * so the sum is at least 1 and its log is never log(0). Each term is taken in
- * double and rounded to cg_float, and the sum (in double) adds those rounded
- * terms: p = term / sum then sums to 1 to rounding, and lse is the same bits
- * whether p is asked for or not. A NaN anywhere makes everything NaN; an
- * infinite max is the lse itself (softmax is NaN then, as in PyTorch). */
-double cg__softmax_row(cg_float *p, const cg_float *x, int n)
-{
-    cg_float m = x[0];
-    double s = 0;
-
-    for (int i = 1; i < n; i++)
-        m = x[i] > m ? x[i] : m;
-    if (p) {
-        for (int i = 0; i < n; i++) {
-            p[i] = (cg_float)exp((double)(x[i] - m));
-            s += (double)p[i];
-        }
-        for (int i = 0; i < n; i++)
-            p[i] = (cg_float)((double)p[i] / s);
-    } else {
-        for (int i = 0; i < n; i++)
-            s += (double)(cg_float)exp((double)(x[i] - m));
-    }
-    return isinf(m) ? (double)m : (double)m + log(s);
-}
 
 cg_float cg_kernel_logsumexp(const cg_float *x, int n)
 {
