@@ -9,7 +9,8 @@
 #   make bench       release build, run the benchmarks (never part of test)
 #   make demo        train the Fashion-MNIST demo model
 #   make install     PREFIX (default /usr/local) and DESTDIR honoured; the .pc
-#                    files are written for that PREFIX
+#                    files are written for that PREFIX; the man page and the
+#                    bash completion under PREFIX/share
 #   make uninstall / clean / fmt / lint
 #
 # BUILD names the build folder (default build/), so that several builds can
@@ -50,14 +51,14 @@ endif
 ALL_CFLAGS = -std=c11 $(OPT) $(VECT) $(WARN) -D_POSIX_C_SOURCE=200809L -I. $(PKG_CFLAGS) $(CFLAGS)
 LIBS = $(PKG_LIBS) -lpthread -lm
 
-LIB_SRC  := $(sort $(wildcard tensor/*.c autograd/*.c nn/*.c optim/*.c data/*.c))
+LIB_SRC  := $(sort $(wildcard tensor/*.c autograd/*.c nn/*.c optim/*.c data/*.c train/*.c))
 CLI_SRC  := $(sort $(wildcard cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_HELPERS := $(filter-out $(TEST_SRC),$(sort $(wildcard tests/*.c)))
 EX_SRC   := $(sort $(wildcard examples/*.c))
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 HEADERS  := cgrad.h $(sort $(wildcard tensor/tensor.h autograd/autograd.h nn/nn.h \
-                                       optim/optim.h data/data.h))
+                                       optim/optim.h data/data.h train/train.h))
 
 OBJ32 := $(LIB_SRC:%.c=$(BUILD)/f32/%.o)
 OBJ64 := $(LIB_SRC:%.c=$(BUILD)/f64/%.o)
@@ -92,7 +93,12 @@ SO64 := $(BUILD)/libcgrad64.so.$(VERSION)
         clean fmt lint deps
 .DEFAULT_GOAL := all
 
-all: $(LIB32) $(LIB64) $(SO32) $(SO64) $(CLI)
+# The man page and the bash completion are written by the program from its
+# own option table (cli/manual.c), so they say what --help says.
+MAN        := $(if $(CLI),$(BUILD)/cgrad.1)
+COMPLETION := $(if $(CLI),$(BUILD)/cgrad.bash)
+
+all: $(LIB32) $(LIB64) $(SO32) $(SO64) $(CLI) $(MAN) $(COMPLETION)
 
 lib: $(LIB32) $(LIB64) $(SO32) $(SO64)
 
@@ -145,9 +151,40 @@ $(BUILD)/cli/%.o: cli/%.c
 	$(say) CC $@
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/cgrad: $(CLI_SRC:%.c=$(BUILD)/%.o) $(LIB32)
+# The cgrad program holds both precisions: `cgrad gradcheck` checks in double
+# by default (--float for float's errors, --explain shows both). It links
+# libcgrad.a and a copy of libcgrad64.a whose global symbols are renamed
+# cg_ -> cg64_ (cli/lib64.h declares the few it calls). Renaming the built
+# archive keeps one compile of each source, one program to install, and
+# both precisions side by side in one run; see docs/CLI.md, gradcheck.
+OBJCOPY ?= objcopy
+NM      ?= nm
+LIB64_CLI := $(BUILD)/cli/libcg64.a
+# $(call rename64,IN.a,OUT.a): OUT is IN with every defined global symbol
+# that holds "cg_" renamed at its first "cg_" (cg__x too, and the
+# sanitizers' __odr_asan_gen_cg_x).
+rename64 = $(NM) -g --defined-only $(1) | \
+    awk 'NF == 3 && $$3 ~ /cg_/ { s = $$3; sub(/cg_/, "cg64_", s); print $$3, s }' | \
+    sort -u > $(2).syms && $(OBJCOPY) --redefine-syms=$(2).syms $(1) $(2)
+
+$(LIB64_CLI): $(LIB64)
+	@mkdir -p $(@D)
+	$(say) CG64 $@
+	$(Q)$(call rename64,$<,$@)
+
+$(BUILD)/cgrad: $(CLI_SRC:%.c=$(BUILD)/%.o) $(LIB32) $(LIB64_CLI)
 	$(say) CC $@
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# (cgrad.pc and cgrad64.pc are written by `make install`, for its PREFIX.)
+
+$(BUILD)/cgrad.1: $(BUILD)/cgrad
+	$(say) GEN $@
+	$(Q)$(BUILD)/cgrad help --man > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/cgrad.bash: $(BUILD)/cgrad
+	$(say) GEN $@
+	$(Q)$(BUILD)/cgrad help --bash-completion > $@.tmp && mv $@.tmp $@
 
 # ---- tests ------------------------------------------------------------------
 # Every tests/test_*.c is one cmocka program, built against both libraries;
@@ -210,9 +247,11 @@ FUZZ_SRC    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SRC    := $(if $(CLI_SRC),$(FUZZ_SRC),$(filter-out tests/fuzz/fuzz_cli.c,$(FUZZ_SRC)))
 FUZZ_BINS   := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_DIR)/%)
 FUZZ_LIB    := $(FUZZ_DIR)/libcgrad-fuzz.a
-# cli/main.c is compiled with its main() renamed (libFuzzer has the main)
+# cli/main.c is compiled with its main() renamed (libFuzzer has the main);
+# the CLI links the double library renamed cg64_ too (see $(LIB64_CLI)).
 FUZZ_CLI_OBJ := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(CLI_SRC))
 $(FUZZ_DIR)/obj/cli/main.o: FUZZ_EXTRA = -Dmain=cgrad_main -Wno-missing-prototypes
+FUZZ_LIB64  := $(FUZZ_DIR)/libcg64-fuzz.a
 
 .PHONY: fuzz fuzz-build fuzz-run valgrind-run
 
@@ -221,15 +260,25 @@ $(FUZZ_DIR)/obj/%.o: %.c
 	$(say) FUZZCC $<
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_EXTRA) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 
+$(FUZZ_DIR)/obj64/%.o: %.c
+	@mkdir -p $(@D)
+	$(say) FUZZCC64 $<
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -DCG_DOUBLE -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
 $(FUZZ_LIB): $(LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 	$(say) AR $@
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(FUZZ_DIR)/fuzz_cli: $(FUZZ_CLI_OBJ)
+$(FUZZ_LIB64): $(LIB_SRC:%.c=$(FUZZ_DIR)/obj64/%.o)
+	$(say) CG64 $@
+	$(Q)rm -f $@.in && $(AR) rcs $@.in $^ && $(call rename64,$@.in,$@)
+
+$(FUZZ_DIR)/fuzz_cli: $(FUZZ_CLI_OBJ) $(FUZZ_LIB64)
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(FUZZ_LIB)
 	$(say) FUZZ $@
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(filter %.o,$^) $(FUZZ_LIB) $(LIBS)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(filter %.o,$^) $(FUZZ_LIB) \
+	    $(filter %cg64-fuzz.a,$^) $(LIBS)
 
 fuzz-build: deps
 	@scripts/deps.sh check
@@ -267,6 +316,64 @@ valgrind-run:
 	echo "valgrind: cgrad end-to-end tests: 0 errors, 0 definite leaks ($$(ls $(BUILD)/valgrind/vg.*.log | wc -l) runs)"
 
 examples: $(EXAMPLES)
+
+# ---- exercises (examples/exercises/, docs/LEARNING.md) -----------------------
+# Each exercise is the learner's file examples/exercises/NAME.c (one function
+# to fill in), a harness/NAME.c that wires it into a graph, and the shared
+# harness/main.c that checks it against the double library and prints the
+# verdict. Built three ways: the learner's file, the solution, and each
+# planted mistake, which is the solution edited by tests/exercises/NAME-what.sed
+# (its first line says the diagnosis it must get). The blank compiles
+# without -Wunused-parameter: its parameters are unused until filled in.
+EX_DIR      := examples/exercises
+EXERCISES   := $(basename $(notdir $(wildcard $(EX_DIR)/*.c)))
+EX_MISTAKES := $(basename $(notdir $(wildcard tests/exercises/*.sed)))
+EX_SHARED   := $(EX_DIR)/harness/main.c $(EX_DIR)/harness/unary.c
+EX_DEPS     := $(EX_SHARED) $(EX_DIR)/exercises.h $(EX_DIR)/harness/harness.h $(LIB64)
+EX_CFLAGS    = $(ALL_CFLAGS) -DCG_DOUBLE -Wno-unused-parameter -I$(EX_DIR)
+EX_BINS     := $(EXERCISES:%=$(BUILD)/exercises/%) \
+               $(EXERCISES:%=$(BUILD)/exercises/solutions/%) \
+               $(EX_MISTAKES:%=$(BUILD)/exercises/mistakes/%)
+# the exercise a mistake belongs to: NAME of NAME-what
+ex_of = $(firstword $(subst -, ,$(1)))
+
+.PHONY: exercise exercises-check
+tests: $(EX_BINS)
+.SECONDARY: $(EX_MISTAKES:%=$(BUILD)/exercises/mistakes/%.c)
+
+$(BUILD)/exercises/solutions/%: $(EX_DIR)/solutions/%.c $(EX_DIR)/harness/%.c $(EX_DEPS)
+	@mkdir -p $(@D)
+	$(say) CC64 $@
+	$(Q)$(CC) $(EX_CFLAGS) $(LDFLAGS) -o $@ $< $(EX_DIR)/harness/$*.c $(EX_SHARED) $(LIB64) $(LIBS)
+
+$(BUILD)/exercises/mistakes/%.c: tests/exercises/%.sed $(EX_DIR)/solutions/*.c
+	@mkdir -p $(@D)
+	$(Q)sed -f $< $(EX_DIR)/solutions/$(call ex_of,$*).c > $@.tmp && \
+	if cmp -s $@.tmp $(EX_DIR)/solutions/$(call ex_of,$*).c; then \
+	    echo "$<: changes nothing in $(EX_DIR)/solutions/$(call ex_of,$*).c"; rm -f $@.tmp; \
+	    exit 1; fi && mv $@.tmp $@
+
+$(BUILD)/exercises/mistakes/%: $(BUILD)/exercises/mistakes/%.c $(EX_DIR)/harness/*.c $(EX_DEPS)
+	$(say) CC64 $@
+	$(Q)$(CC) $(EX_CFLAGS) $(LDFLAGS) -o $@ $< $(EX_DIR)/harness/$(call ex_of,$*).c \
+	    $(EX_SHARED) $(LIB64) $(LIBS)
+
+$(BUILD)/exercises/%: $(EX_DIR)/%.c $(EX_DIR)/harness/%.c $(EX_DEPS)
+	@mkdir -p $(@D)
+	$(say) CC64 $@
+	$(Q)$(CC) $(EX_CFLAGS) $(LDFLAGS) -o $@ $< $(EX_DIR)/harness/$*.c $(EX_SHARED) $(LIB64) $(LIBS)
+
+# make exercise E=sigmoid: build the learner's file and print its verdict.
+exercise:
+	@if [ -z "$(E)" ] || [ ! -f $(EX_DIR)/$(E).c ]; then \
+	    echo "usage: make exercise E=NAME, NAME one of: $(EXERCISES)"; exit 2; fi
+	@$(MAKE) --no-print-directory $(BUILD)/exercises/$(E)
+	@$(BUILD)/exercises/$(E)
+
+# Every blank fails, every solution passes, every planted mistake gets its
+# diagnosis (tests/test_exercises.c; part of make test).
+exercises-check: $(EX_BINS) $(BUILD)/tests/f64/test_exercises
+	@BUILD=$(BUILD) tests/run.sh $(BUILD)/tests/f64/test_exercises
 
 $(BUILD)/examples/%: examples/%.c $(LIB32)
 	@mkdir -p $(@D)
@@ -322,12 +429,19 @@ install: all
 	    install -d $(DESTDIR)$(PREFIX)/include/cgrad/$$(dirname $$h) && \
 	    install -m 644 $$h $(DESTDIR)$(PREFIX)/include/cgrad/$$h || exit 1; done
 	$(if $(CLI),install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin)
+	$(if $(CLI),install -d $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions)
+	$(if $(CLI),install -m 644 $(MAN) $(DESTDIR)$(PREFIX)/share/man/man1/cgrad.1)
+	$(if $(CLI),install -m 644 $(COMPLETION) \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/cgrad)
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libcgrad.a $(DESTDIR)$(PREFIX)/lib/libcgrad64.a
 	rm -f $(DESTDIR)$(PREFIX)/lib/pkgconfig/cgrad.pc $(DESTDIR)$(PREFIX)/bin/cgrad
 	rm -rf $(DESTDIR)$(PREFIX)/include/cgrad
 	rm -f $(call so_files,libcgrad) $(call so_files,libcgrad64) $(LIBDIR_D)/pkgconfig/cgrad64.pc
+	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/cgrad.1 \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/cgrad
 
 clean:
 	rm -rf $(BUILD)

@@ -13,6 +13,7 @@
  *     nn/nn.h               layers, models, initialisation, model files
  *     optim/optim.h         optimizers, gradient clipping, learning-rate schedules
  *     data/data.h           CSV, IDX and image-folder data sets, mini-batches
+ *     train/train.h         a whole training run: cg_fit, evaluation, checkpoints
  */
 #ifndef CGRAD_H
 #define CGRAD_H
@@ -22,5 +23,6 @@
 #include "nn/nn.h"
 #include "optim/optim.h"
 #include "data/data.h"
+#include "train/train.h"
 
 #endif /* CGRAD_H */

@@ -166,6 +166,26 @@ enum cg_reduction { CG_REDUCE_MEAN, CG_REDUCE_SUM, CG_REDUCE_BATCHMEAN };
 cg_tensor *cg_kl_div(cg_graph *g, cg_tensor *logp, cg_tensor *target,
                      enum cg_reduction reduction);
 
+/* ---- the graph as a picture ----------------------------------------------- */
+
+/* A label for a leaf tensor in cg_graph_dot's picture ("0.weight"). */
+struct cg_dot_name {
+    const cg_tensor *tensor;
+    const char      *name;
+};
+
+/* Write the part of g's graph that root depends on (every node when root is
+ * NULL) as Graphviz DOT to out: a box per op (its name and output shape), an
+ * ellipse per leaf (a parameter, filled, or data, dashed), an edge per input
+ * labelled with the shape that flows on it, solid where a gradient flows
+ * back and dashed where none does, and the root drawn as the loss. Nodes
+ * and leaves that need a gradient say so. names (n_names entries, or NULL)
+ * label leaves; others are "input", "param". Call it after the forward pass,
+ * before or after cg_backward. CG_ERR_IO when writing fails; the graph is
+ * not changed. (`cgrad graph` writes one for a model; dot -Tsvg draws it.) */
+cg_status cg_graph_dot(const cg_graph *g, const cg_tensor *root,
+                       const struct cg_dot_name *names, int n_names, FILE *out);
+
 /* ---- custom ops ----------------------------------------------------------
  * An op defined outside the library: create its output with cg_op_new, write
  * the forward result into out->data, and save what backward needs in the
@@ -198,10 +218,18 @@ const char *cg_op_name(const cg_tensor *t);
  * element by element. A non-scalar output is reduced to a scalar through a
  * fixed random weighting, so every output element matters. A check where the
  * analytic and numeric gradients are both (near) zero everywhere (below
- * atol / 100) is a failure ("vacuous"), not a pass. An element that fails
- * only because a kink (ReLU at 0) lies within eps of it, as the second
- * difference of the output shows, is skipped and counted in `skipped`;
- * callers should keep inputs away from kinks and expect skipped = 0. */
+ * atol / 100) is a failure ("vacuous"), not a pass. Near a kink (ReLU at 0)
+ * the central difference is wrong by the jump of the slope: an element that
+ * fails at the step eps while the second difference of the output says a
+ * kink lies within the step is measured again at eps/4 and eps/16; if the
+ * kink is still inside the step it is skipped and counted in `skipped`, and
+ * if it has left the step the smaller step's difference is compared. A check
+ * whose every element was skipped is not a pass ("all_skipped"): callers
+ * keep inputs away from kinks and expect skipped = 0. Backward must add into
+ * gradients (+=): the checker also runs backward once over gradients that
+ * already hold a value, and an element whose value is lost ("overwritten")
+ * fails the check. A failing check says what pattern its errors make
+ * (docs/LEARNING.md: reading a verdict). */
 
 /* Builds the output from the inputs in g (the inputs require gradients). */
 typedef cg_tensor *(*cg_gradcheck_fn)(cg_graph *g, cg_tensor *const *inputs, void *ctx);
@@ -210,35 +238,82 @@ struct cg_gradcheck_options {
     double   eps;         /* finite-difference step (default 1e-6 double, 1e-3 float) */
     double   atol, rtol;  /* pass if |a - n| <= atol + rtol * |n| for every element */
     uint64_t seed;        /* for the output weighting */
+    const char *const *input_names; /* n_inputs names for the verdict ("x", "w"), or NULL */
+    bool     at_eps_only; /* compare every element at eps itself, never again at a
+                             smaller step nor skipped (a table of error against step) */
 };
 
+/* The shape the errors of a failing check make, worst input first. */
+enum cg_gradcheck_pattern {
+    CG_GRADCHECK_NO_PATTERN,  /* passed, or no simple pattern */
+    CG_GRADCHECK_ZERO,        /* the analytic gradient is zero: nothing accumulated */
+    CG_GRADCHECK_ASSIGN,      /* backward assigns (=) where it must add (+=) */
+    CG_GRADCHECK_PASSTHROUGH, /* analytic = the output's gradient: f' missing */
+    CG_GRADCHECK_SIGN,        /* analytic = -numeric */
+    CG_GRADCHECK_FACTOR,      /* analytic = c * numeric, one constant c */
+    CG_GRADCHECK_TRANSPOSE,   /* analytic[i][j] = numeric[j][i] */
+    CG_GRADCHECK_ROWS,        /* wrong only in some rows */
+    CG_GRADCHECK_COLUMNS      /* wrong only in some columns */
+};
+
+#define CG_GRADCHECK_TEXT 320
+
+/* Plain data, free of cg_float: the same in the float and double builds. */
 struct cg_gradcheck_result {
-    bool   passed;
+    bool   passed;           /* checked, not vacuous, every element right */
     bool   vacuous;          /* every gradient (near) zero: a failure */
+    bool   all_skipped;      /* every element skipped near a kink: not a pass */
     double max_abs_err;      /* the worst element's figures: */
     double max_rel_err;
     int    worst_input;
     size_t worst_index;
     double worst_analytic;
     double worst_numeric;
+    char   worst_at[64];     /* "w[2, 1]": the worst element by name and index */
     size_t checked;          /* elements compared */
     size_t skipped;          /* elements not compared: a kink lies within eps */
+    size_t wrong;            /* elements outside the tolerance */
+    size_t overwritten;      /* elements whose backward assigned (=), not added */
+    double rtol, eps;        /* the tolerance and the step used */
+    enum cg_gradcheck_pattern pattern;
+    int    pattern_input;    /* the input the pattern was seen in, or -1 */
+    double factor;           /* CG_GRADCHECK_FACTOR: the constant c */
+    char   diagnosis[CG_GRADCHECK_TEXT]; /* the pattern in words ("" on a pass) */
 };
 /* max_rel_err is the largest |a - n| / (|n| + atol / rtol): the check passes
- * exactly when it is at most rtol (and the check is not vacuous). */
+ * exactly when it is at most rtol (and the check is not vacuous, not all
+ * skipped, and nothing was overwritten). */
 
 /* Default options for this build's precision: double eps 1e-6, atol 1e-8,
  * rtol 1e-6; float eps 1e-3, atol 1e-3, rtol 1e-2; seed 42. */
 struct cg_gradcheck_options cg_gradcheck_defaults(void);
 /* Check f at inputs[0..n_inputs) (heap tensors requiring grad: cg_param_new).
- * f is called 2 * (elements) + 1 times, each on a fresh graph; it must give
- * the same output for the same inputs (seed any rng inside f). Returns CG_OK
- * when the check ran (see result->passed), an error if f failed. opts NULL
+ * f is called about 2 * (elements) + 2 times, each on a fresh graph; it must
+ * give the same output for the same inputs (seed any rng inside f). Returns
+ * CG_OK when the check ran (see result->passed), an error if f failed or
+ * the step eps is lost in an input's rounding (x + eps == x). opts NULL
  * means the defaults. Every input is restored exactly and its grad left
  * zeroed. */
 cg_status cg_gradcheck(cg_gradcheck_fn f, cg_tensor *const *inputs, int n_inputs,
                        void *ctx, const struct cg_gradcheck_options *opts,
                        struct cg_gradcheck_result *result);
+/* The checker's comparison and verdict for any computed array against a
+ * reference: got plays the analytic gradient and want the numeric one,
+ * element by element with opts' atol and rtol (NULL: the defaults), and
+ * result says which elements differ and the pattern they make (not
+ * "overwritten", which needs a backward). got, want: the shape given. For
+ * exercises whose answer is no gradient (an optimizer step). */
+cg_status cg_gradcheck_compare(const double *got, const double *want, int ndim,
+                               const int *shape, const struct cg_gradcheck_options *opts,
+                               struct cg_gradcheck_result *result);
+/* The verdict in words, for a person: "PASS ..." or "FAIL ..." with the worst
+ * element (input, index, analytic, numeric, their ratio) and the diagnosis,
+ * or why the check proves nothing (vacuous, all skipped). Several lines,
+ * written into buf (n bytes, truncated to fit); returns buf. */
+char *cg_gradcheck_report(const struct cg_gradcheck_result *r, char *buf, size_t n);
+/* The pattern's short name: "none", "zero", "assign", "passthrough", "sign",
+ * "factor", "transpose", "rows", "columns". */
+const char *cg_gradcheck_pattern_name(enum cg_gradcheck_pattern p);
 
 /* ---- the built-in suite ---------------------------------------------------
  * One gradient check per op and loss above (broadcast and no-bias variants,
@@ -260,9 +335,15 @@ cg_status cg_gradcheck(cg_gradcheck_fn f, cg_tensor *const *inputs, int n_inputs
 int         cg_gradcheck_suite_count(void);
 /* Entry i's name ("linear", "kl_div_batchmean", ...), NULL out of range. */
 const char *cg_gradcheck_suite_name(int i);
+/* Entry i's forward and gradient in one line, with the docs/MATH.md section
+ * that derives it; NULL out of range. */
+const char *cg_gradcheck_suite_math(int i);
+/* The index of the entry of that name, or -1. */
+int         cg_gradcheck_suite_find(const char *name);
 /* Run entry i with the default options on typical shapes (R = 4 rows, C = 3
  * columns), inputs drawn from `seed`; writes the inputs' shapes ("[4, 3],
- * [3]") into shape (shape_len bytes, may be 0). */
+ * [3]") into shape (shape_len bytes, may be 0). The verdict names the
+ * inputs as the math line does ("x", "w", "b"). */
 cg_status   cg_gradcheck_suite_run(int i, uint64_t seed, struct cg_gradcheck_result *r,
                                    char *shape, size_t shape_len);
 /* The same on R = rows, C = cols (K = C + 1 for matmul and linear), with

@@ -29,6 +29,8 @@ struct suite_case {
     enum shape_code shapes[3];
     enum dist       dist[3];
     enum cg_reduction reduction;
+    const char     *names[3];   /* the inputs' names in the verdict */
+    const char     *math;       /* the forward and the gradient in one line */
 };
 
 #define SUITE_FN(fname, expr)                                                       \
@@ -79,38 +81,119 @@ static cg_tensor *f_dropout(cg_graph *g, cg_tensor *const *in, void *ctx)
 
 #define U D_UNIFORM
 static const struct suite_case cases[] = {
-    {"add", f_add, 2, {S_RC, S_RC}, {U, U}, CG_REDUCE_MEAN},
-    {"add_row", f_add, 2, {S_RC, S_C}, {U, U}, CG_REDUCE_MEAN},
-    {"sub", f_sub, 2, {S_RC, S_RC}, {U, U}, CG_REDUCE_MEAN},
-    {"sub_row", f_sub, 2, {S_RC, S_C}, {U, U}, CG_REDUCE_MEAN},
-    {"mul", f_mul, 2, {S_RC, S_RC}, {U, U}, CG_REDUCE_MEAN},
-    {"mul_row", f_mul, 2, {S_RC, S_C}, {U, U}, CG_REDUCE_MEAN},
-    {"scale", f_scale, 1, {S_RC}, {U}, CG_REDUCE_MEAN},
-    {"matmul", f_matmul, 2, {S_RK, S_KC}, {U, U}, CG_REDUCE_MEAN},
-    {"linear", f_linear, 3, {S_RK, S_CK, S_C}, {U, U, U}, CG_REDUCE_MEAN},
-    {"linear_nobias", f_linear_nobias, 2, {S_RK, S_CK}, {U, U}, CG_REDUCE_MEAN},
-    {"linear_relu", f_linear_relu, 3, {S_RK, S_CK, S_C}, {U, U, D_POSITIVE}, CG_REDUCE_MEAN},
-    {"linear_leaky_relu", f_linear_leaky_relu, 3, {S_RK, S_CK, S_C}, {U, U, U}, CG_REDUCE_MEAN},
-    {"linear_sigmoid", f_linear_sigmoid, 3, {S_RK, S_CK, S_C}, {U, U, U}, CG_REDUCE_MEAN},
-    {"linear_tanh", f_linear_tanh, 2, {S_RK, S_CK}, {U, U}, CG_REDUCE_MEAN},
-    {"sigmoid", f_sigmoid, 1, {S_RC}, {U}, CG_REDUCE_MEAN},
-    {"tanh", f_tanh, 1, {S_RC}, {U}, CG_REDUCE_MEAN},
-    {"relu", f_relu, 1, {S_RC}, {D_AWAY_FROM_ZERO}, CG_REDUCE_MEAN},
-    {"leaky_relu", f_leaky_relu, 1, {S_RC}, {D_AWAY_FROM_ZERO}, CG_REDUCE_MEAN},
-    {"softmax", f_softmax, 1, {S_RC}, {U}, CG_REDUCE_MEAN},
-    {"log_softmax", f_log_softmax, 1, {S_RC}, {U}, CG_REDUCE_MEAN},
-    {"sum", f_sum, 1, {S_RC}, {U}, CG_REDUCE_MEAN},
-    {"mean", f_mean, 1, {S_RC}, {U}, CG_REDUCE_MEAN},
-    {"reshape", f_reshape, 1, {S_RC}, {U}, CG_REDUCE_MEAN},
-    {"dropout", f_dropout, 1, {S_RC}, {U}, CG_REDUCE_MEAN},
-    {"cross_entropy", f_cross_entropy, 1, {S_RC}, {U}, CG_REDUCE_MEAN},
-    {"cross_entropy_ex", f_cross_entropy_ex, 1, {S_RC}, {U}, CG_REDUCE_MEAN},
-    {"nll_loss", f_nll_loss, 1, {S_RC}, {U}, CG_REDUCE_MEAN},
-    {"mse_loss", f_mse_loss, 2, {S_RC, S_RC}, {U, U}, CG_REDUCE_MEAN},
-    {"bce_with_logits", f_bce_with_logits, 2, {S_RC, S_RC}, {U, D_POSITIVE}, CG_REDUCE_MEAN},
-    {"kl_div_mean", f_kl_div, 2, {S_RC, S_RC}, {U, D_POSITIVE}, CG_REDUCE_MEAN},
-    {"kl_div_sum", f_kl_div, 2, {S_RC, S_RC}, {U, D_POSITIVE}, CG_REDUCE_SUM},
-    {"kl_div_batchmean", f_kl_div, 2, {S_RC, S_RC}, {U, D_POSITIVE}, CG_REDUCE_BATCHMEAN},
+    {"add", f_add, 2, {S_RC, S_RC}, {U, U}, CG_REDUCE_MEAN,
+     {"a", "b"},
+     "y = a + b: da += dy, db += dy (docs/MATH.md: Arithmetic)"},
+    {"add_row", f_add, 2, {S_RC, S_C}, {U, U}, CG_REDUCE_MEAN,
+     {"a", "b"},
+     "y[r][c] = a[r][c] + b[c]: da += dy, db[c] += sum_r dy[r][c] (docs/MATH.md: Arithmetic)"},
+    {"sub", f_sub, 2, {S_RC, S_RC}, {U, U}, CG_REDUCE_MEAN,
+     {"a", "b"},
+     "y = a - b: da += dy, db -= dy (docs/MATH.md: Arithmetic)"},
+    {"sub_row", f_sub, 2, {S_RC, S_C}, {U, U}, CG_REDUCE_MEAN,
+     {"a", "b"},
+     "y[r][c] = a[r][c] - b[c]: da += dy, db[c] -= sum_r dy[r][c] (docs/MATH.md: Arithmetic)"},
+    {"mul", f_mul, 2, {S_RC, S_RC}, {U, U}, CG_REDUCE_MEAN,
+     {"a", "b"},
+     "y = a * b: da += dy * b, db += dy * a (docs/MATH.md: Arithmetic)"},
+    {"mul_row", f_mul, 2, {S_RC, S_C}, {U, U}, CG_REDUCE_MEAN,
+     {"a", "b"},
+     "y[r][c] = a[r][c] b[c]: da += dy * b, db[c] += sum_r dy[r][c] a[r][c] (docs/MATH.md: "
+     "Arithmetic)"},
+    {"scale", f_scale, 1, {S_RC}, {U}, CG_REDUCE_MEAN,
+     {"a", NULL},
+     "y = -1.5 a: da += -1.5 dy (docs/MATH.md: Arithmetic)"},
+    {"matmul", f_matmul, 2, {S_RK, S_KC}, {U, U}, CG_REDUCE_MEAN,
+     {"a", "b"},
+     "y = a @ b: da += dy @ b^T, db += a^T @ dy (docs/MATH.md: Arithmetic)"},
+    {"linear", f_linear, 3, {S_RK, S_CK, S_C}, {U, U, U}, CG_REDUCE_MEAN,
+     {"x", "w", "b"},
+     "y = x @ w^T + b: dx += dy @ w, dw += dy^T @ x, db += column sums of dy (docs/MATH.md: "
+     "Arithmetic)"},
+    {"linear_nobias", f_linear_nobias, 2, {S_RK, S_CK}, {U, U}, CG_REDUCE_MEAN,
+     {"x", "w"},
+     "y = x @ w^T: dx += dy @ w, dw += dy^T @ x (docs/MATH.md: Arithmetic)"},
+    {"linear_relu", f_linear_relu, 3, {S_RK, S_CK, S_C}, {U, U, D_POSITIVE}, CG_REDUCE_MEAN,
+     {"x", "w", "b"},
+     "y = relu(x @ w^T + b): dz = dy * (y > 0), then linear's products from dz "
+     "(docs/MATH.md: A linear layer and its activation as one op)"},
+    {"linear_leaky_relu", f_linear_leaky_relu, 3, {S_RK, S_CK, S_C}, {U, U, U}, CG_REDUCE_MEAN,
+     {"x", "w", "b"},
+     "y = leaky_relu(x @ w^T + b, 0.1): dz = dy * (y > 0 ? 1 : 0.1), then linear's products "
+     "(docs/MATH.md: A linear layer and its activation as one op)"},
+    {"linear_sigmoid", f_linear_sigmoid, 3, {S_RK, S_CK, S_C}, {U, U, U}, CG_REDUCE_MEAN,
+     {"x", "w", "b"},
+     "y = sigmoid(x @ w^T + b): dz = dy * y (1 - y), then linear's products (docs/MATH.md: "
+     "A linear layer and its activation as one op)"},
+    {"linear_tanh", f_linear_tanh, 2, {S_RK, S_CK}, {U, U}, CG_REDUCE_MEAN,
+     {"x", "w"},
+     "y = tanh(x @ w^T): dz = dy * (1 - y^2), then linear's products (docs/MATH.md: A "
+     "linear layer and its activation as one op)"},
+    {"sigmoid", f_sigmoid, 1, {S_RC}, {U}, CG_REDUCE_MEAN,
+     {"x"},
+     "y = 1 / (1 + e^-x): dx += dy * y (1 - y) (docs/MATH.md: Activations)"},
+    {"tanh", f_tanh, 1, {S_RC}, {U}, CG_REDUCE_MEAN,
+     {"x"},
+     "y = tanh(x): dx += dy * (1 - y^2) (docs/MATH.md: Activations)"},
+    {"relu", f_relu, 1, {S_RC}, {D_AWAY_FROM_ZERO}, CG_REDUCE_MEAN,
+     {"x"},
+     "y = max(x, 0): dx += dy * (x > 0); no derivative at 0, so inputs stay 0.1 away "
+     "(docs/MATH.md: Activations)"},
+    {"leaky_relu", f_leaky_relu, 1, {S_RC}, {D_AWAY_FROM_ZERO}, CG_REDUCE_MEAN,
+     {"x"},
+     "y = x > 0 ? x : 0.1 x: dx += dy * (x > 0 ? 1 : 0.1) (docs/MATH.md: Activations)"},
+    {"softmax", f_softmax, 1, {S_RC}, {U}, CG_REDUCE_MEAN,
+     {"x"},
+     "y = e^x / sum_j e^x_j per row: dx += y * (dy - sum_j dy_j y_j) (docs/MATH.md: Softmax "
+     "and log-softmax)"},
+    {"log_softmax", f_log_softmax, 1, {S_RC}, {U}, CG_REDUCE_MEAN,
+     {"x"},
+     "y = x - logsumexp(x) per row: dx += dy - softmax(x) * sum_j dy_j (docs/MATH.md: "
+     "Softmax and log-softmax)"},
+    {"sum", f_sum, 1, {S_RC}, {U}, CG_REDUCE_MEAN,
+     {"x"},
+     "y = sum_i x_i: dx += dy (docs/MATH.md: Reductions and reshape)"},
+    {"mean", f_mean, 1, {S_RC}, {U}, CG_REDUCE_MEAN,
+     {"x"},
+     "y = sum_i x_i / N: dx += dy / N (docs/MATH.md: Reductions and reshape)"},
+    {"reshape", f_reshape, 1, {S_RC}, {U}, CG_REDUCE_MEAN,
+     {"x"},
+     "the same numbers under another shape: dx += dy element by element (docs/MATH.md: "
+     "Reductions and reshape)"},
+    {"dropout", f_dropout, 1, {S_RC}, {U}, CG_REDUCE_MEAN,
+     {"x"},
+     "y = m * x, m = 0 or 1/(1-p) (p = 0.3, a fixed mask): dx += m * dy (docs/MATH.md: "
+     "Dropout)"},
+    {"cross_entropy", f_cross_entropy, 1, {S_RC}, {U}, CG_REDUCE_MEAN,
+     {"logits"},
+     "L = -mean_n log softmax(z)[n][y_n]: dz = (softmax(z) - onehot(y)) / B (docs/MATH.md: "
+     "Cross-entropy fused with log-softmax)"},
+    {"cross_entropy_ex", f_cross_entropy_ex, 1, {S_RC}, {U}, CG_REDUCE_MEAN,
+     {"logits"},
+     "class weights w and label smoothing 0.1: dz = (((1-e) w_y + e S / C) p - (1-e) w_y "
+     "onehot - e w / C) / W (docs/MATH.md: Cross-entropy fused with log-softmax)"},
+    {"nll_loss", f_nll_loss, 1, {S_RC}, {U}, CG_REDUCE_MEAN,
+     {"logp"},
+     "L = -mean_n x[n][y_n]: dx[n][y_n] -= 1 / B (docs/MATH.md: NLL)"},
+    {"mse_loss", f_mse_loss, 2, {S_RC, S_RC}, {U, U}, CG_REDUCE_MEAN,
+     {"pred", "target"},
+     "L = mean (x - t)^2: dx += 2 (x - t) / N, dt -= 2 (x - t) / N (docs/MATH.md: MSE)"},
+    {"bce_with_logits", f_bce_with_logits, 2, {S_RC, S_RC}, {U, D_POSITIVE}, CG_REDUCE_MEAN,
+     {"logits", "target"},
+     "l = max(x, 0) - x t + log(1 + e^-|x|): dx = (sigmoid(x) - t) / N, dt = -x / N "
+     "(docs/MATH.md: BCE with logits)"},
+    {"kl_div_mean", f_kl_div, 2, {S_RC, S_RC}, {U, D_POSITIVE}, CG_REDUCE_MEAN,
+     {"logp", "target"},
+     "l = t (log t - logp), mean over N: dlogp = -t / N, dt = (log t + 1 - logp) / N "
+     "(docs/MATH.md: KL divergence)"},
+    {"kl_div_sum", f_kl_div, 2, {S_RC, S_RC}, {U, D_POSITIVE}, CG_REDUCE_SUM,
+     {"logp", "target"},
+     "l = t (log t - logp), summed: dlogp = -t, dt = log t + 1 - logp (docs/MATH.md: KL "
+     "divergence)"},
+    {"kl_div_batchmean", f_kl_div, 2, {S_RC, S_RC}, {U, D_POSITIVE}, CG_REDUCE_BATCHMEAN,
+     {"logp", "target"},
+     "l = t (log t - logp), summed over the batch B: dlogp = -t / B, dt = (log t + 1 - "
+     "logp) / B (docs/MATH.md: KL divergence)"},
 };
 #undef U
 
@@ -124,6 +207,19 @@ int cg_gradcheck_suite_count(void)
 const char *cg_gradcheck_suite_name(int i)
 {
     return i >= 0 && i < N_CASES ? cases[i].name : NULL;
+}
+
+const char *cg_gradcheck_suite_math(int i)
+{
+    return i >= 0 && i < N_CASES ? cases[i].math : NULL;
+}
+
+int cg_gradcheck_suite_find(const char *name)
+{
+    for (int i = 0; name && i < N_CASES; i++)
+        if (strcmp(cases[i].name, name) == 0)
+            return i;
+    return -1;
 }
 
 static cg_tensor *new_input(enum shape_code code, enum dist dist, int rows, int cols,
@@ -200,6 +296,7 @@ cg_status cg_gradcheck_suite_run_dims(int i, int rows, int cols, uint64_t seed,
                         rows, cols, r ? "" : ", result NULL");
     cg_rng_seed(&rng, seed);
     o.seed = seed;
+    o.input_names = cases[i].names;
     st = suite_ctx_init(&c, rows, cols, &rng);
     c.reduction = cases[i].reduction;
     for (int k = 0; st == CG_OK && k < cases[i].n_inputs; k++)

@@ -241,6 +241,11 @@ cg_tensor *cg__op_view(cg_graph *g, const char *name, int ndim, const int *shape
     return t;
 }
 
+const struct cg_node *cg__graph_last(const cg_graph *g)
+{
+    return g ? g->last : NULL;
+}
+
 cg_arena *cg__op_arena(const cg_tensor *out)
 {
     return out->node->graph->arena;

@@ -55,6 +55,9 @@ void      cg__linear_forward(const cg_tensor *x, const cg_tensor *w, const cg_te
 void      cg__linear_grads(const cg_tensor *x, const cg_tensor *w, const cg_tensor *b,
                            const cg_float *dy);
 
+/* The newest node of g (its prev chain is the graph), or NULL. */
+const struct cg_node *cg__graph_last(const cg_graph *g);
+
 /* The graph arena of the op that made out, for scratch memory in backward. */
 cg_arena *cg__op_arena(const cg_tensor *out);
 

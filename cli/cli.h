@@ -40,6 +40,7 @@ int cli_eval(int argc, char **argv);
 int cli_predict(int argc, char **argv);
 int cli_gradcheck(int argc, char **argv);
 int cli_info(int argc, char **argv);
+int cli_graph(int argc, char **argv);
 
 /* ---- JSON writer (json.c) ------------------------------------------------
  * A streaming writer that inserts the commas and escapes strings:
@@ -72,29 +73,14 @@ void cli_json_write_string(FILE *f, const char *s);
 
 /* ---- training history: metrics CSV and plots (metrics.c, plot.c) -------- */
 
-/* One epoch's figures; NaN where there is no figure (no validation set, a
- * regression task without accuracy). */
-struct cli_epoch_row {
-    int    epoch;        /* 1-based */
-    long   step;         /* optimizer steps taken so far */
-    double lr;           /* learning rate of the epoch's last step */
-    double train_loss, train_acc;
-    double val_loss, val_acc;
-    double seconds;      /* wall-clock time of the epoch */
-};
-
+/* The rows of a run's history (cg_fit's, borrowed): one per epoch. */
 struct cli_history {
-    struct cli_epoch_row *rows;
-    int n, cap;
+    const struct cg_fit_epoch *rows;
+    int n;
 };
 
-/* Append a row (copies it). CLI_RUNTIME and a message when out of memory. */
-int  cli_history_add(struct cli_history *h, const struct cli_epoch_row *row);
-void cli_history_free(struct cli_history *h);
 /* The history as CSV text (header line first) in a malloc'd string. */
 char *cli_history_csv(const struct cli_history *h);
-/* Parse what cli_history_csv wrote (rows appended to h). */
-int  cli_history_parse(struct cli_history *h, const char *csv);
 /* The CSV header: epoch,step,lr,train_loss,train_acc,val_loss,val_acc,seconds */
 extern const char cli_metrics_header[];
 
@@ -117,22 +103,22 @@ int cli_plot_confusion(const char *path, const long *counts, int k,
 
 /* ---- progress (progress.c) -----------------------------------------------
  * A bar redrawn in place on a terminal (at most ~10 times a second), or one
- * plain line per epoch elsewhere; nothing when quiet. */
+ * plain line per epoch elsewhere; nothing when quiet. Fed by cg_fit's
+ * callbacks. */
 
 struct cli_progress {
     FILE  *out;
     bool   tty, quiet;
-    int    epoch, epochs;
-    size_t total, done;      /* samples in the epoch, samples done */
-    double t_start, t_last_draw;
+    int    epochs;
+    size_t done;             /* samples of the epoch done */
+    double t_last_draw;
     bool   classify;
 };
 
-void cli_progress_init(struct cli_progress *p, FILE *out, bool quiet, bool classify);
-void cli_progress_begin_epoch(struct cli_progress *p, int epoch, int epochs, size_t total);
-/* After a step: samples done so far in the epoch, running loss and accuracy. */
-void cli_progress_update(struct cli_progress *p, size_t done, double loss, double acc);
-/* At the epoch's end: its full row (the line stays on screen). */
-void cli_progress_end_epoch(struct cli_progress *p, const struct cli_epoch_row *row);
+void cli_progress_init(struct cli_progress *p, FILE *out, bool quiet, bool classify, int epochs);
+/* After a step: the bar. */
+void cli_progress_step(struct cli_progress *p, const struct cg_fit_step *s);
+/* At the epoch's end: its row (the line stays on screen). */
+void cli_progress_epoch(struct cli_progress *p, const struct cg_fit_epoch *row);
 
 #endif /* CG_CLI_H */

@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "engine.h"
 #include "input.h"
 #include "model_file.h"
 #include "options.h"
@@ -37,7 +36,7 @@ static void class_stats(const long *conf, int k, struct class_stats *cs)
     }
 }
 
-static void print_text(const struct cli_model_file *mf, const struct cli_eval_result *r,
+static void print_text(const struct cli_model_file *mf, const struct cg_eval_result *r,
                        const long *conf, const struct class_stats *cs, int k)
 {
     char buf[32];
@@ -67,7 +66,7 @@ static void print_text(const struct cli_model_file *mf, const struct cli_eval_re
     printf("\naccuracy %.4f\n", r->accuracy);
 }
 
-static void print_json(const struct cli_model_file *mf, const struct cli_eval_result *r,
+static void print_json(const struct cli_model_file *mf, const struct cg_eval_result *r,
                        const long *conf, const struct class_stats *cs, int k)
 {
     struct cli_json j;
@@ -144,8 +143,7 @@ int cli_eval(int argc, char **argv)
 {
     struct cli_settings s;
     struct cli_model_file mf;
-    struct cli_engine e = {0};
-    struct cli_eval_result r;
+    struct cg_eval_result r;
     cg_dataset *ds = NULL;
     long *conf = NULL;
     struct class_stats *cs = NULL;
@@ -166,11 +164,9 @@ int cli_eval(int argc, char **argv)
         cli_error("out of memory");
         goto out;
     }
-    if (cli_engine_init(&e, mf.model, NULL, s.batch, mf.classify, mf.mse, 0, s.threads)) {
-        cli_error("--threads %d: %s", s.threads, cg_errmsg());
-        goto out;
-    }
-    if (cli_evaluate(&e, ds, &mf.norm, &r, conf) != CG_OK) {
+    struct cg_eval_settings es = {&mf.norm, mf.mse ? CG_LOSS_MSE : CG_LOSS_CROSS_ENTROPY,
+                                  s.batch, s.threads};
+    if (cg_evaluate(mf.model, ds, &es, conf, &r) != CG_OK) {
         cli_error("%s: %s", s.positional[1], cg_errmsg());
         goto out;
     }
@@ -202,7 +198,6 @@ int cli_eval(int argc, char **argv)
         free(nums);
     }
 out:
-    cli_engine_deinit(&e);
     free(conf);
     free(cs);
     cg_dataset_free(ds);

@@ -39,6 +39,19 @@ static void norm_text(const struct cli_model_file *mf, char *buf, size_t n)
         snprintf(buf, n, "%s over %d features", cg_norm_kind_name(mf->norm.kind), mf->norm.n);
 }
 
+/* "input: 4 features (sepal_length, ...)": the stored names, the first few. */
+static void print_features(const struct cli_model_file *mf)
+{
+    enum { SHOWN = 8 };
+    int n = mf->meta.n_features;
+    printf("input: %d features", cg_model_input_size(mf->model));
+    for (int i = 0; i < n && i < SHOWN; i++)
+        printf("%s%s", i ? ", " : " (", mf->meta.features[i]);
+    if (n > SHOWN)
+        printf(", ... %d more", n - SHOWN);
+    printf("%s\n", n ? ")" : "");
+}
+
 static void print_text(const struct cli_model_file *mf, const char *spec)
 {
     char buf[128];
@@ -61,15 +74,17 @@ static void print_text(const struct cli_model_file *mf, const char *spec)
         printf("input: images %dx%d, %d channel%s\n", mf->width, mf->height, mf->channels,
                mf->channels == 1 ? "" : "s");
     else
-        printf("input: %d features\n", cg_model_input_size(mf->model));
+        print_features(mf);
     norm_text(mf, buf, sizeof buf);
     printf("normalization: %s\n", buf);
     if (mf->meta.version)
         printf("written by: cgrad %s\n", mf->meta.version);
     if (mf->meta.n_extra)
         printf("training settings:\n");
+    /* A setting left unset (no --label, no --test) is stored empty: not shown. */
     for (int i = 0; i < mf->meta.n_extra; i++)
-        if (strncmp(mf->meta.extra[i].key, "checkpoint.history", 18) != 0)
+        if (strncmp(mf->meta.extra[i].key, "checkpoint.history", 18) != 0 &&
+            mf->meta.extra[i].value[0])
             printf("  %s: %s\n", mf->meta.extra[i].key, mf->meta.extra[i].value);
 }
 
@@ -98,6 +113,13 @@ static void print_json(const struct cli_model_file *mf, const char *spec)
     cli_json_int(&j, cg_model_input_size(mf->model));
     cli_json_key(&j, "outputs");
     cli_json_int(&j, cg_model_output_size(mf->model));
+    if (mf->meta.features) {
+        cli_json_key(&j, "features");
+        cli_json_begin_arr(&j);
+        for (int i = 0; i < mf->meta.n_features; i++)
+            cli_json_str(&j, mf->meta.features[i]);
+        cli_json_end(&j);
+    }
     if (mf->classify) {
         cli_json_key(&j, "classes");
         cli_json_begin_arr(&j);

@@ -27,8 +27,9 @@ static bool has_file(const char *dir, const char *name)
 int cli_detect_format(const char *path, int given)
 {
     struct stat st;
+    /* the data layer's words for a file that cannot be read (docs/DATA.md) */
     if (stat(path, &st) != 0)
-        return cli_error("%s: %s", path, strerror(errno)), -1;
+        return cli_error("%s: cannot open: %s", path, strerror(errno)), -1;
     bool dir = S_ISDIR(st.st_mode);
     bool idx = dir && (has_file(path, "train-images-idx3-ubyte") ||
                        has_file(path, "t10k-images-idx3-ubyte"));
@@ -156,81 +157,4 @@ int cli_check_classes(const cg_dataset *ds, const char *path, const char *const 
             return cli_error("%s: class %d is '%s', but %s's class %d is '%s'", path, c,
                              cg_dataset_class_name(ds, c), owner, c, names[c]);
     return CLI_OK;
-}
-
-/* ---- texts in model files ------------------------------------------------ */
-
-#define FLOAT_DIGITS (sizeof(cg_float) == sizeof(float) ? 9 : 17)
-
-char *cli_norm_to_text(const struct cg_norm *norm)
-{
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f)
-        return NULL;
-    fprintf(f, "%s %d", cg_norm_kind_name(norm->kind), norm->n);
-    for (int i = 0; i < norm->n; i++)
-        fprintf(f, " %.*g", (int)FLOAT_DIGITS, (double)norm->offset[i]);
-    for (int i = 0; i < norm->n; i++)
-        fprintf(f, " %.*g", (int)FLOAT_DIGITS, (double)norm->scale[i]);
-    if (fclose(f) != 0) {
-        free(text);
-        return NULL;
-    }
-    return text;
-}
-
-cg_status cli_norm_from_text(struct cg_norm *norm, const char *text)
-{
-    static const cg_norm_kind kinds[] = {CG_NORM_NONE, CG_NORM_ZSCORE, CG_NORM_MINMAX};
-    char name[16];
-    int n, used;
-    memset(norm, 0, sizeof *norm);
-    if (sscanf(text, "%15s %d%n", name, &n, &used) != 2 || n < 0 || n > (1 << 26))
-        return CG_ERR_FORMAT;
-    int kind = -1;
-    for (int k = 0; k < 3; k++)
-        if (strcmp(name, cg_norm_kind_name(kinds[k])) == 0)
-            kind = k;
-    if (kind < 0)
-        return CG_ERR_FORMAT;
-    cg_float *v = calloc((size_t)n * 2 + 1, sizeof *v);
-    if (!v)
-        return CG_ERR_NOMEM;
-    const char *p = text + used;
-    for (int i = 0; i < 2 * n; i++) {
-        char *end;
-        double x = strtod(p, &end);
-        if (end == p || !isfinite(x)) {
-            free(v);
-            return CG_ERR_FORMAT;
-        }
-        v[i] = (cg_float)x;
-        p = end;
-    }
-    cg_status st = cg_norm_init(norm, kinds[kind], n, n ? v : NULL, n ? v + n : NULL);
-    free(v);
-    return st;
-}
-
-char *cli_classes_json(const char *const *names, int n)
-{
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f)
-        return NULL;
-    fputc('[', f);
-    for (int i = 0; i < n; i++) {
-        if (i)
-            fputs(", ", f);
-        cli_json_write_string(f, names[i]);
-    }
-    fputc(']', f);
-    if (fclose(f) != 0) {
-        free(text);
-        return NULL;
-    }
-    return text;
 }

@@ -41,14 +41,4 @@ cg_dataset *cli_load(const char *path, const struct cli_read *how, bool want_tes
 int cli_check_classes(const cg_dataset *ds, const char *path, const char *const *names, int n,
                       const char *owner);
 
-/* A normalization as text for a model file: "zscore N o0 ... s0 ..." with
- * numbers that read back exactly. malloc'd; NULL when out of memory. */
-char     *cli_norm_to_text(const struct cg_norm *norm);
-/* Read what cli_norm_to_text wrote into *norm. CG_ERR_FORMAT on bad text. */
-cg_status cli_norm_from_text(struct cg_norm *norm, const char *text);
-
-/* A JSON array of the strings names[0..n) in a malloc'd string
- * (["cat", "dog"]), as model files store their classes. */
-char     *cli_classes_json(const char *const *names, int n);
-
 #endif /* CG_CLI_INPUT_H */

@@ -24,6 +24,7 @@ static const struct command commands[] = {
     {"predict", CLI_CMD_PREDICT, cli_predict, "classify images or CSV rows with a model"},
     {"gradcheck", CLI_CMD_GRADCHECK, cli_gradcheck, "check every op's gradient numerically"},
     {"info", CLI_CMD_INFO, cli_info, "show what a model file holds"},
+    {"graph", CLI_CMD_GRAPH, cli_graph, "draw a model's autograd graph (Graphviz DOT or SVG)"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -104,6 +105,11 @@ int main(int argc, char **argv)
     }
     const char *name = argv[1];
     if (strcmp(name, "help") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+        /* generated from the option table: make writes them for make install */
+        if (argc == 3 && strcmp(argv[2], "--man") == 0)
+            return cli_write_man(stdout);
+        if (argc == 3 && strcmp(argv[2], "--bash-completion") == 0)
+            return cli_write_bash_completion(stdout);
         if (argc > 2) {
             const struct command *c = find(argv[2]);
             if (!c)

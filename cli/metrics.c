@@ -1,7 +1,7 @@
 /*
- * The training history: one row per epoch, kept in memory, written as a CSV
- * file (--metrics) after every epoch, and stored in checkpoints so that a
- * resumed run's metrics and plot cover the whole run.
+ * The training history as a CSV file (--metrics), rewritten after every
+ * epoch from cg_fit's history, which a resumed run carries over from its
+ * checkpoint: the file covers the whole run.
  *
  * Columns: epoch,step,lr,train_loss,train_acc,val_loss,val_acc,seconds.
  * A figure that does not exist (no validation set, accuracy of a regression)
@@ -17,26 +17,6 @@
 
 const char cli_metrics_header[] =
     "epoch,step,lr,train_loss,train_acc,val_loss,val_acc,seconds";
-
-int cli_history_add(struct cli_history *h, const struct cli_epoch_row *row)
-{
-    if (h->n == h->cap) {
-        int cap = h->cap ? 2 * h->cap : 16;
-        struct cli_epoch_row *rows = realloc(h->rows, (size_t)cap * sizeof *rows);
-        if (!rows)
-            return cli_error("out of memory for the training history");
-        h->rows = rows;
-        h->cap = cap;
-    }
-    h->rows[h->n++] = *row;
-    return CLI_OK;
-}
-
-void cli_history_free(struct cli_history *h)
-{
-    free(h->rows);
-    memset(h, 0, sizeof *h);
-}
 
 /* A figure, or nothing for NaN. */
 static int put_num(char *buf, size_t n, double v, const char *fmt)
@@ -54,7 +34,7 @@ char *cli_history_csv(const struct cli_history *h)
         return NULL;
     size_t used = (size_t)snprintf(buf, cap, "%s\n", cli_metrics_header);
     for (int i = 0; i < h->n; i++) {
-        const struct cli_epoch_row *r = &h->rows[i];
+        const struct cg_fit_epoch *r = &h->rows[i];
         used += (size_t)snprintf(buf + used, cap - used, "%d,%ld", r->epoch, r->step);
         used += (size_t)put_num(buf + used, cap - used, r->lr, ",%.6g");
         used += (size_t)put_num(buf + used, cap - used, r->train_loss, ",%.6f");
@@ -64,41 +44,6 @@ char *cli_history_csv(const struct cli_history *h)
         used += (size_t)snprintf(buf + used, cap - used, ",%.3f\n", r->seconds);
     }
     return buf;
-}
-
-/* One field of a row: a number, or NaN when empty. */
-static double field(const char **p)
-{
-    double v = (double)NAN;
-    if (**p != ',' && **p != '\n' && **p) {
-        char *end;
-        v = strtod(*p, &end);
-        *p = end;
-    }
-    if (**p == ',')
-        (*p)++;
-    return v;
-}
-
-int cli_history_parse(struct cli_history *h, const char *csv)
-{
-    const char *p = strchr(csv, '\n');
-    while (p && p[1]) {
-        p++;
-        struct cli_epoch_row r;
-        r.epoch = (int)field(&p);
-        r.step = (long)field(&p);
-        r.lr = field(&p);
-        r.train_loss = field(&p);
-        r.train_acc = field(&p);
-        r.val_loss = field(&p);
-        r.val_acc = field(&p);
-        r.seconds = field(&p);
-        if (cli_history_add(h, &r) != CLI_OK)
-            return CLI_RUNTIME;
-        p = strchr(p, '\n');
-    }
-    return CLI_OK;
 }
 
 int cli_write_file_atomic(const char *path, const char *data, size_t len)

@@ -50,7 +50,7 @@ int cli_model_open(struct cli_model_file *mf, const char *path)
         sscanf(size, "%dx%dx%d", &mf->width, &mf->height, &mf->channels) != 3)
         return bad_meta(mf, "image_size");
     if (mf->meta.normalization) {
-        if (cli_norm_from_text(&mf->norm, mf->meta.normalization) != CG_OK)
+        if (cg_norm_parse(&mf->norm, mf->meta.normalization) != CG_OK)
             return bad_meta(mf, "normalization");
         if (mf->norm.n != 0 && mf->norm.n != cg_model_input_size(mf->model))
             return cli_error("%s: the normalization has %d features, the model %d inputs", path,

@@ -3,6 +3,7 @@
  * validation and the --help texts it generates (see options.h).
  */
 #define _GNU_SOURCE
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -21,6 +22,7 @@ const char *const cli_act_names[] = {"relu", "sigmoid", "tanh", "leaky_relu", NU
 const char *const cli_loss_names[] = {"auto", "ce", "mse", NULL};
 const char *const cli_optim_names[] = {"sgd", "rmsprop", "adagrad", "adam", "adamw", NULL};
 const char *const cli_schedule_names[] = {"none", "step", "exp", "cosine", NULL};
+const char *const cli_nonfinite_names[] = {"stop", "skip", NULL};
 
 /* ---- the table ---------------------------------------------------------- */
 
@@ -44,6 +46,7 @@ enum { OPEN_LO = 1, OPEN_HI = 2 };   /* exclusive bounds of K_DOUBLE */
 #define PREDICT CLI_CMD_PREDICT
 #define GRADCHECK CLI_CMD_GRADCHECK
 #define INFO CLI_CMD_INFO
+#define GRAPH CLI_CMD_GRAPH
 #define OFF(field) offsetof(struct cli_settings, field)
 #define BIG 1e300
 
@@ -90,7 +93,7 @@ static const struct opt table[] = {
     {"init", K_STRING, TRAIN, OFF(init), 0, 0, 0, NULL, "FILE", "Model",
      "start from the weights of a safetensors file (PyTorch nn.Sequential names)"},
     /* training */
-    {"loss", K_ENUM, TRAIN, OFF(loss), 0, 0, 0, cli_loss_names + 1, "ce|mse", "Training",
+    {"loss", K_ENUM, TRAIN | GRAPH, OFF(loss), 0, 0, 0, cli_loss_names + 1, "ce|mse", "Training",
      "loss (default ce to classify, mse to regress)"},
     {"optim", K_ENUM, TRAIN, OFF(optim), 0, 0, 0, cli_optim_names,
      "sgd|rmsprop|adagrad|adam|adamw", "Training", "optimizer (default adam)"},
@@ -127,21 +130,33 @@ static const struct opt table[] = {
      "raise the learning rate linearly over the first N steps"},
     {"epochs", K_INT, TRAIN, OFF(epochs), 1, 1e7, 0, NULL, "N", "Training",
      "passes over the training data (default 10)"},
-    {"batch", K_INT, TRAIN | EVAL, OFF(batch), 1, 1e7, 0, NULL, "N", "Training",
+    {"batch", K_INT, TRAIN | EVAL | GRAPH, OFF(batch), 1, 1e7, 0, NULL, "N", "Training",
      "mini-batch size (default 128)"},
     {"steps", K_LONG, TRAIN, OFF(steps), 1, 1e15, 0, NULL, "N", "Training",
      "stop after N optimizer steps"},
     {"no-shuffle", K_TRUE, TRAIN, OFF(no_shuffle), 0, 0, 0, NULL, NULL, "Training",
      "keep the data's order in every epoch"},
-    {"seed", K_U64, TRAIN | GRADCHECK, OFF(seed), 0, 0, 0, NULL, "N", "Training",
+    {"seed", K_U64, TRAIN, OFF(seed), 0, 0, 0, NULL, "N", "Training",
      "random seed for the weights, shuffling, dropout (default 1)"},
-    {"threads", K_INT, TRAIN | EVAL | PREDICT | GRADCHECK, OFF(threads), 1, 64, 0, NULL,
+    {"threads", K_INT, TRAIN | EVAL | PREDICT, OFF(threads), 1, 64, 0, NULL,
      "N", "Training", "threads: each batch is split across them (default 1)"},
+    {"on-nonfinite", K_ENUM, TRAIN, OFF(on_nonfinite), 0, 0, 0, cli_nonfinite_names,
+     "stop|skip", "Training",
+     "a loss or gradient that is not finite stops the run, or its batch is skipped "
+     "(default stop)"},
+    {"patience", K_INT, TRAIN, OFF(patience), 1, 1e9, 0, NULL, "N", "Training",
+     "stop when N epochs in a row have not lowered the best validation loss"},
+    {"min-delta", K_DOUBLE, TRAIN, OFF(min_delta), 0, BIG, 0, NULL, "F", "Training",
+     "what counts as lower for --patience: by more than F (default 0)"},
+    {"restore-best", K_TRUE, TRAIN, OFF(restore_best), 0, 0, 0, NULL, NULL, "Training",
+     "end with the weights of the epoch of lowest validation loss"},
     /* output */
     {"out", K_STRING, TRAIN, OFF(out), 0, 0, 0, NULL, "FILE", "Output",
      "the trained model (default model.safetensors)"},
     {"checkpoint", K_STRING, TRAIN, OFF(checkpoint), 0, 0, 0, NULL, "FILE", "Output",
      "save model and optimizer state here after every epoch"},
+    {"checkpoint-steps", K_LONG, TRAIN, OFF(checkpoint_steps), 1, 1e15, 0, NULL, "N",
+     "Output", "also write the checkpoint every N optimizer steps"},
     {"resume", K_STRING, TRAIN, OFF(resume), 0, 0, 0, NULL, "FILE", "Output",
      "continue the run saved in this checkpoint"},
     {"metrics", K_STRING, TRAIN, OFF(metrics), 0, 0, 0, NULL, "FILE.csv", "Output",
@@ -154,6 +169,20 @@ static const struct opt table[] = {
      "show the K most probable classes (default 1)"},
     {"op", K_STRING, GRADCHECK, OFF(op), 0, 0, 0, NULL, "NAME", "Output",
      "check only this op or loss"},
+    /* gradcheck, in its own words where it shares a name with train */
+    {"float", K_TRUE, GRADCHECK, OFF(gc_float), 0, 0, 0, NULL, NULL, "Training",
+     "check in float precision, with its step and tolerances (default double)"},
+    {"eps", K_DOUBLE, GRADCHECK, OFF(eps), 0, 1, OPEN_LO, NULL, "F", "Training",
+     "finite-difference step (default 1e-6 in double, 1e-3 in float)"},
+    {"seed", K_U64, GRADCHECK, OFF(seed), 0, 0, 0, NULL, "N", "Training",
+     "seed of the random inputs and of the output weighting (default 1)"},
+    {"threads", K_INT, GRADCHECK, OFF(threads), 1, 64, 0, NULL, "N", "Training",
+     "OpenBLAS threads in the matrix products (default 1)"},
+    {"explain", K_STRING, GRADCHECK, OFF(explain), 0, 0, 0, NULL, "NAME", "Output",
+     "explain one op's check: the formula, the error measure, error vs step"},
+    /* graph */
+    {"out", K_STRING, GRAPH, OFF(graph_out), 0, 0, 0, NULL, "FILE.dot|svg", "Output",
+     "write the graph here; .svg through Graphviz's dot (default: DOT on stdout)"},
     {"json", K_TRUE, TRAIN | EVAL | PREDICT | GRADCHECK | INFO, OFF(json), 0, 0, 0, NULL,
      NULL, "Output", "print one JSON object on stdout at the end"},
     {"quiet", K_TRUE, TRAIN | EVAL, OFF(quiet), 0, 0, 0, NULL, NULL, "Output",
@@ -181,17 +210,24 @@ static const struct command commands[] = {
      "confusion matrix. The last line is `accuracy <value>`.",
      2, 2, {"MODEL", "DATA"}},
     {CLI_CMD_PREDICT, "predict", "MODEL INPUT... [options]",
-     "Predict the class (and its probability) or the values of each image file,\n"
-     "or of each row of a CSV file without the label column.",
+     "Predict the class (and its probability) or the values of each image file\n"
+     "(a folder: every image in it, at any depth) or of each row of a CSV file\n"
+     "(- reads standard input); a CSV may still hold its label column.",
      2, CLI_MAX_POSITIONAL, {"MODEL", "INPUT"}},
     {CLI_CMD_GRADCHECK, "gradcheck", "[options]",
      "Check the gradient of every op and loss against central finite differences\n"
-     "on random inputs; exit 1 if any fails.",
+     "on random inputs, in double precision; exit 1 if any fails. A failing check\n"
+     "prints its worst element and the pattern of its errors (docs/LEARNING.md).",
      0, 0, {NULL, NULL}},
     {CLI_CMD_INFO, "info", "MODEL [options]",
      "Show a model file's architecture, parameter count, classes, normalization\n"
      "and training settings.",
      1, 1, {"MODEL", NULL}},
+    {CLI_CMD_GRAPH, "graph", "SPEC|MODEL [options]",
+     "Write the autograd graph of one training step of a model spec (4-16-3) or a\n"
+     "model file as Graphviz DOT: the ops, the shapes on the edges, the nodes that\n"
+     "need a gradient, the loss at the root.",
+     1, 1, {"SPEC or MODEL", NULL}},
 };
 
 static const struct command *find_command(enum cli_command cmd)
@@ -438,8 +474,16 @@ static int check_combinations(const char *cmd, const struct cli_settings *s)
         return cli_usage_error(cmd, "--nesterov needs --momentum > 0 and no --dampening");
     if (s->resume && s->init)
         return cli_usage_error(cmd, "--resume and --init cannot be used together");
+    if (s->checkpoint_steps && !s->checkpoint)
+        return cli_usage_error(cmd, "--checkpoint-steps needs --checkpoint");
     if (s->plot && !cli_has_suffix(s->plot, ".svg") && !cli_has_suffix(s->plot, ".png"))
         return cli_usage_error(cmd, "--plot: '%s' does not end in .svg or .png", s->plot);
+    if (s->explain && (s->json || s->op))
+        return cli_usage_error(cmd, "--explain NAME prints one op's explanation; it takes "
+                               "no --%s", s->json ? "json" : "op");
+    if (s->graph_out && !cli_has_suffix(s->graph_out, ".dot") &&
+        !cli_has_suffix(s->graph_out, ".svg"))
+        return cli_usage_error(cmd, "--out: '%s' does not end in .dot or .svg", s->graph_out);
     if (s->confusion && !cli_has_suffix(s->confusion, ".svg") &&
         !cli_has_suffix(s->confusion, ".png"))
         return cli_usage_error(cmd, "--confusion: '%s' does not end in .svg or .png",
@@ -456,6 +500,8 @@ int cli_parse(enum cli_command cmd, int argc, char **argv, struct cli_settings *
     for (int i = 0; i < N_OPTS; i++) {
         if (!(table[i].cmds & cmd))
             continue;
+        for (int j = 0; j < i; j++) /* one entry per option and command */
+            assert(!(table[j].cmds & cmd) || strcmp(table[j].name, table[i].name) != 0);
         bool flag = table[i].kind == K_SET || table[i].kind == K_TRUE;
         longopts[n++] = (struct option){table[i].name, flag ? no_argument : required_argument,
                                         NULL, 256 + i};
@@ -542,4 +588,26 @@ void cli_print_help(enum cli_command cmd, FILE *out)
     fprintf(out, "  %-26s  %s\n", "--help", "show this help");
     fprintf(out, "\nExit status: 0 ok, 1 runtime error, 2 usage error%s.\n",
             grouped ? ", 130 interrupted (Ctrl-C)" : "");
+}
+
+/* ---- the tables, for generated documentation (manual.c) ------------------------- */
+
+bool cli_command_info(int i, struct cli_command_info *info)
+{
+    if (i < 0 || (size_t)i >= sizeof commands / sizeof commands[0])
+        return false;
+    *info = (struct cli_command_info){commands[i].cmd, commands[i].name, commands[i].args,
+                                      commands[i].summary};
+    return true;
+}
+
+bool cli_option_info(int i, struct cli_option_info *info)
+{
+    if (i < 0 || i >= N_OPTS)
+        return false;
+    const struct opt *o = &table[i];
+    *info = (struct cli_option_info){o->name, o->metavar, o->cmds,
+                                     o->kind != K_SET && o->kind != K_TRUE,
+                                     o->kind == K_ENUM ? o->choices : NULL};
+    return true;
 }

@@ -4,7 +4,10 @@
  * Each entry has a long name, the kind of its argument, the commands that
  * accept it, the range or the choices of its value and a help line; the one
  * table drives getopt_long, the validation and the --help texts, so a new
- * option is one line. Parsed values land in one struct cli_settings.
+ * option is one line. An option whose meaning differs by command has one
+ * entry per meaning, for disjoint sets of commands, each with its own help
+ * line (--seed of train seeds the weights and shuffling, of gradcheck the
+ * random inputs). Parsed values land in one struct cli_settings.
  *
  *     struct cli_settings s;
  *     cli_settings_defaults(&s);
@@ -24,7 +27,8 @@ enum cli_command {
     CLI_CMD_EVAL      = 1 << 1,
     CLI_CMD_PREDICT   = 1 << 2,
     CLI_CMD_GRADCHECK = 1 << 3,
-    CLI_CMD_INFO      = 1 << 4
+    CLI_CMD_INFO      = 1 << 4,
+    CLI_CMD_GRAPH     = 1 << 6
 };
 
 /* Choices of the enum options, in the order of their option's choice list. */
@@ -37,6 +41,7 @@ enum cli_optim     { CLI_OPTIM_SGD, CLI_OPTIM_RMSPROP, CLI_OPTIM_ADAGRAD, CLI_OP
                      CLI_OPTIM_ADAMW };
 enum cli_schedule  { CLI_SCHED_NONE, CLI_SCHED_STEP, CLI_SCHED_EXP, CLI_SCHED_COSINE };
 enum cli_color     { CLI_COLOR_AUTO, CLI_COLOR_GRAY, CLI_COLOR_RGB };
+enum cli_nonfinite { CLI_NONFINITE_STOP, CLI_NONFINITE_SKIP };
 
 extern const char *const cli_format_names[];    /* "auto", "csv", "idx", "images" */
 extern const char *const cli_task_names[];
@@ -45,6 +50,7 @@ extern const char *const cli_act_names[];
 extern const char *const cli_loss_names[];
 extern const char *const cli_optim_names[];
 extern const char *const cli_schedule_names[];
+extern const char *const cli_nonfinite_names[];
 
 #define CLI_MAX_HIDDEN 16
 #define CLI_MAX_POSITIONAL 64
@@ -83,13 +89,22 @@ struct cli_settings {
     bool        no_shuffle;
     uint64_t    seed;
     int         threads;
+    int         on_nonfinite;       /* enum cli_nonfinite */
+    /* early stopping */
+    int         patience;           /* 0: off */
+    double      min_delta;
+    bool        restore_best;
     /* output */
     const char *out, *checkpoint, *resume, *metrics, *plot;
+    long        checkpoint_steps;   /* 0: at epochs' ends only */
     bool        json, quiet;
     /* eval, predict, gradcheck */
     const char *confusion;
     int         top;
     const char *op;
+    bool        gc_float;           /* gradcheck in float, not double */
+    const char *explain;            /* gradcheck --explain: the op */
+    const char *graph_out;          /* graph: FILE.dot or FILE.svg; NULL: stdout */
     /* positional arguments, in order */
     char       *positional[CLI_MAX_POSITIONAL];
     int         n_positional;
@@ -106,5 +121,34 @@ int  cli_parse(enum cli_command cmd, int argc, char **argv, struct cli_settings 
 void cli_settings_finish(struct cli_settings *s, bool classify);
 /* The full help of a command: usage line, description, options by group. */
 void cli_print_help(enum cli_command cmd, FILE *out);
+
+/* ---- the tables, for generated documentation ---------------------------------
+ * The man page and the shell completion are written from the same tables as
+ * the --help texts (manual.c), so that they cannot drift apart. */
+
+struct cli_command_info {
+    enum cli_command cmd;
+    const char *name, *args, *summary;   /* "train", "DATA [options]", "Train ..." */
+};
+
+struct cli_option_info {
+    const char *name;                 /* "format", without the dashes */
+    const char *metavar;              /* "csv|idx|images", "FILE"; NULL for a flag */
+    unsigned    cmds;                 /* enum cli_command bits */
+    bool        takes_value;
+    const char *const *choices;       /* the fixed values (NULL-terminated), or NULL */
+};
+
+/* Command i of the table into *info; false past the last. */
+bool cli_command_info(int i, struct cli_command_info *info);
+/* Option i of the table into *info; false past the last. */
+bool cli_option_info(int i, struct cli_option_info *info);
+
+/* `cgrad help --man`: the manual page (roff, man(7)) of every command, its
+ * options' lines taken from cli_print_help. 0, or 1 after an error. */
+int  cli_write_man(FILE *out);
+/* `cgrad help --bash-completion`: a bash completion script for commands,
+ * options and their fixed values. 0, or 1 after an error. */
+int  cli_write_bash_completion(FILE *out);
 
 #endif /* CG_CLI_OPTIONS_H */

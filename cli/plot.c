@@ -158,20 +158,20 @@ int cli_plot_write(const char *path, const struct cli_history *h, const char *ti
                    const char *val_name)
 {
     double lo = 0, hi = 0;
-    bool acc = column_range(h, offsetof(struct cli_epoch_row, train_acc), &lo, &hi) ||
-               column_range(h, offsetof(struct cli_epoch_row, val_acc), &lo, &hi);
+    bool acc = column_range(h, offsetof(struct cg_fit_epoch, train_acc), &lo, &hi) ||
+               column_range(h, offsetof(struct cg_fit_epoch, val_acc), &lo, &hi);
     int width = acc ? 960 : 500, height = 380;
     struct picture pic;
 
     pic_begin(&pic, path, width, height);
     pic_text(&pic, width / 2.0, 22, 15, PIC_MIDDLE, 0, false, TEXT_COLOR, title);
     struct panel loss = {70, 60, 380, 260, 0, 1, 0, 1};
-    draw_panel(&pic, &loss, h, offsetof(struct cli_epoch_row, train_loss),
-               offsetof(struct cli_epoch_row, val_loss), "loss", false, val_name);
+    draw_panel(&pic, &loss, h, offsetof(struct cg_fit_epoch, train_loss),
+               offsetof(struct cg_fit_epoch, val_loss), "loss", false, val_name);
     if (acc) {
         struct panel ap = {550, 60, 380, 260, 0, 1, 0, 1};
-        draw_panel(&pic, &ap, h, offsetof(struct cli_epoch_row, train_acc),
-                   offsetof(struct cli_epoch_row, val_acc), "accuracy", true, val_name);
+        draw_panel(&pic, &ap, h, offsetof(struct cg_fit_epoch, train_acc),
+                   offsetof(struct cg_fit_epoch, val_acc), "accuracy", true, val_name);
     }
     return pic_finish(&pic, path);
 }

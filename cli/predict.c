@@ -1,15 +1,16 @@
 /*
- * `cgrad predict MODEL INPUT...`: for each image file, or each row of a CSV
- * file without the label column, the predicted class and its probability
- * (the --top K most probable), or the predicted values for regression.
- * Inputs are read and normalized as the model's training data were.
+ * `cgrad predict MODEL INPUT...`: for each image file (or every image in a
+ * folder), or each row of a CSV file (or of stdin, `-`), the predicted
+ * class and its probability (the --top K most probable), or the predicted
+ * values for regression. Inputs are read and normalized as the model's
+ * training data were; a CSV may still hold its label column.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
-#include "engine.h"
 #include "input.h"
 #include "model_file.h"
 #include "options.h"
@@ -17,7 +18,8 @@
 struct predictor {
     const struct cli_settings *s;
     struct cli_model_file *mf;
-    struct cli_engine e;
+    cg_trainer *tr;         /* runs each batch's forward pass on --threads threads */
+    int       batch, in, out;
     cg_float *x, *y;      /* [batch, in], [batch, out] */
     int      *order;      /* [out] classes by probability */
     const char *names[512];   /* the inputs of the pending batch */
@@ -28,14 +30,13 @@ struct predictor {
     size_t    json_len;
 };
 
-static bool is_image(const char *path)
+/* The library's last error, with the input's name in front unless the
+ * message names it already. */
+static int input_error(const char *path)
 {
-    static const char *const ext[] = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tga",
-                                      ".pnm", ".ppm", ".pgm"};
-    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
-        if (cli_has_suffix(path, ext[i]))
-            return true;
-    return false;
+    const char *msg = cg_errmsg();
+    return cli_error("%s%s%s", strstr(msg, path) ? "" : path, strstr(msg, path) ? "" : ": ",
+                     msg);
 }
 
 /* Classes of row i sorted by probability, most probable first (stable). */
@@ -53,7 +54,7 @@ static void rank(struct predictor *p, const cg_float *prob, int k)
 
 static void emit(struct predictor *p, int i)
 {
-    int out = p->e.out, top = p->s->top < out ? p->s->top : out;
+    int out = p->out, top = p->s->top < out ? p->s->top : out;
     const cg_float *y = p->y + (size_t)i * (size_t)out;
     char buf[32];
     if (p->mf->classify)
@@ -105,8 +106,11 @@ static int flush(struct predictor *p)
     if (!p->pending)
         return CLI_OK;
     cg_norm_apply(&p->mf->norm, p->x, (size_t)p->pending);
-    if (cli_predict_rows(&p->e, p->x, p->pending, p->y) != CG_OK)
+    struct cg_batch b = {p->x, NULL, NULL, p->pending};
+    if (cg_trainer_forward(p->tr, &b, p->y, NULL) != CG_OK)
         return cli_error("%s: %s", p->mf->path, cg_errmsg());
+    if (p->mf->classify)   /* probabilities */
+        cg_kernel_softmax_rows(p->y, p->y, p->pending, p->out);
     for (int i = 0; i < p->pending; i++)
         emit(p, i);
     p->pending = 0;
@@ -116,11 +120,11 @@ static int flush(struct predictor *p)
 /* The next free row of the batch buffer, after a flush if it is full. */
 static cg_float *next_row(struct predictor *p, const char *name, long row, int *rc)
 {
-    if (p->pending == p->e.batch && (*rc = flush(p)) != CLI_OK)
+    if (p->pending == p->batch && (*rc = flush(p)) != CLI_OK)
         return NULL;
     p->names[p->pending] = name;
     p->rows[p->pending] = row;
-    return p->x + (size_t)p->pending * (size_t)p->e.in;
+    return p->x + (size_t)p->pending * (size_t)p->in;
 }
 
 static int add_image(struct predictor *p, const char *path)
@@ -133,34 +137,50 @@ static int add_image(struct predictor *p, const char *path)
     if (!x)
         return rc;
     cg_clear_error();
-    if (cg_image_load_features(path, mf->width, mf->height, mf->channels, x) != CG_OK) {
-        const char *msg = cg_errmsg();
-        return cli_error("%s%s%s", strstr(msg, path) ? "" : path, strstr(msg, path) ? "" : ": ",
-                         msg);
-    }
+    if (cg_image_load_features(path, mf->width, mf->height, mf->channels, x) != CG_OK)
+        return input_error(path);
     p->pending++;
     return CLI_OK;
 }
 
-static int add_csv(struct predictor *p, const char *path)
+/* Every image under a folder, at any depth, in sorted order. */
+static int add_folder(struct predictor *p, const char *dir)
 {
-    struct cg_csv_options o = {0};
-    o.task = CG_TASK_NONE;
+    char **paths;
+    size_t n;
     int rc = CLI_OK;
     cg_clear_error();
-    cg_dataset *ds = cg_csv_load(path, &o);
-    if (!ds) {
-        const char *msg = cg_errmsg();
-        return cli_error("%s%s%s", strstr(msg, path) ? "" : path, strstr(msg, path) ? "" : ": ",
-                         msg);
-    }
-    if (cg_dataset_features(ds) != p->e.in) {
-        rc = cli_error("%s: %d columns, but %s takes %d features (leave out the label column)",
-                       path, cg_dataset_features(ds), p->mf->path, p->e.in);
-        goto out;
-    }
+    if (cg_image_files(dir, &paths, &n) != CG_OK)
+        return input_error(dir);
+    if (n == 0)
+        rc = cli_error("%s: no image files in this folder or below (png, jpg, jpeg, bmp, gif, "
+                       "tga, pnm, ppm, pgm)", dir);
+    for (size_t i = 0; i < n && rc == CLI_OK; i++)
+        rc = add_image(p, paths[i]);
+    if (rc == CLI_OK)
+        rc = flush(p);   /* the names point into paths */
+    cg_image_files_free(paths, n);
+    return rc;
+}
+
+/* A CSV file (or stdin for "-"): the model's columns, found by the header
+ * names it stores, or by position with the label column left out. */
+static int add_csv(struct predictor *p, const char *path)
+{
+    bool in = strcmp(path, "-") == 0;
+    const char *name = in ? "stdin" : path;
+    struct cg_csv_options o = {0};
+    o.task = CG_TASK_NONE;
+    o.n_inputs = p->in;
+    o.feature_names = p->mf->meta.features;
+    o.label = p->mf->label;
+    int rc = CLI_OK;
+    cg_clear_error();
+    cg_dataset *ds = in ? cg_csv_load_stream(stdin, name, &o) : cg_csv_load(path, &o);
+    if (!ds)
+        return input_error(name);
     for (size_t i = 0; i < cg_dataset_size(ds); i++) {
-        cg_float *x = next_row(p, path, (long)i + 1, &rc);
+        cg_float *x = next_row(p, name, (long)i + 1, &rc);
         if (!x)
             goto out;
         cg_dataset_row(ds, i, x);
@@ -170,6 +190,15 @@ static int add_csv(struct predictor *p, const char *path)
 out:
     cg_dataset_free(ds);
     return rc;
+}
+
+/* One INPUT: "-", a folder, an image file or a CSV file. */
+static int add_input(struct predictor *p, const char *path)
+{
+    struct stat st;
+    if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return add_folder(p, path);
+    return cg_image_is_file_name(path) ? add_image(p, path) : add_csv(p, path);
 }
 
 int cli_predict(int argc, char **argv)
@@ -188,12 +217,16 @@ int cli_predict(int argc, char **argv)
     }
     p.s = &s;
     p.mf = &mf;
-    int batch = 256, in = cg_model_input_size(mf.model), out = cg_model_output_size(mf.model);
-    p.x = calloc((size_t)batch * (size_t)in, sizeof *p.x);
-    p.y = calloc((size_t)batch * (size_t)out, sizeof *p.y);
-    p.order = calloc((size_t)out, sizeof *p.order);
+    p.batch = 256;
+    p.in = cg_model_input_size(mf.model);
+    p.out = cg_model_output_size(mf.model);
+    p.x = calloc((size_t)p.batch * (size_t)p.in, sizeof *p.x);
+    p.y = calloc((size_t)p.batch * (size_t)p.out, sizeof *p.y);
+    p.order = calloc((size_t)p.out, sizeof *p.order);
+    cg_set_blas_threads(1);
     if (!p.x || !p.y || !p.order ||
-        cli_engine_init(&p.e, mf.model, NULL, batch, mf.classify, mf.mse, 0, s.threads) != CG_OK) {
+        !(p.tr = cg_trainer_new(mf.model, mf.mse ? CG_LOSS_MSE : CG_LOSS_CROSS_ENTROPY,
+                                s.threads))) {
         rc = cli_error("out of memory");
         goto out;
     }
@@ -209,8 +242,7 @@ int cli_predict(int argc, char **argv)
         cli_json_begin_arr(&p.j);
     }
     for (int i = 1; i < s.n_positional && rc == CLI_OK; i++)
-        rc = is_image(s.positional[i]) ? add_image(&p, s.positional[i])
-                                       : add_csv(&p, s.positional[i]);
+        rc = add_input(&p, s.positional[i]);
     if (rc == CLI_OK)
         rc = flush(&p);
     if (s.json) {
@@ -223,7 +255,7 @@ int cli_predict(int argc, char **argv)
         free(p.json_text);
     }
 out:
-    cli_engine_deinit(&p.e);
+    cg_trainer_free(p.tr);
     free(p.x);
     free(p.y);
     free(p.order);

@@ -11,23 +11,14 @@
 
 #define BAR_WIDTH 24
 
-void cli_progress_init(struct cli_progress *p, FILE *out, bool quiet, bool classify)
+void cli_progress_init(struct cli_progress *p, FILE *out, bool quiet, bool classify, int epochs)
 {
     memset(p, 0, sizeof *p);
     p->out = out;
     p->quiet = quiet;
     p->tty = isatty(fileno(out)) != 0;
     p->classify = classify;
-}
-
-void cli_progress_begin_epoch(struct cli_progress *p, int epoch, int epochs, size_t total)
-{
-    p->epoch = epoch;
     p->epochs = epochs;
-    p->total = total;
-    p->done = 0;
-    p->t_start = cli_now();
-    p->t_last_draw = 0;
 }
 
 static void format_time(char *buf, size_t n, double s)
@@ -42,33 +33,32 @@ static void format_time(char *buf, size_t n, double s)
         snprintf(buf, n, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
 }
 
-void cli_progress_update(struct cli_progress *p, size_t done, double loss, double acc)
+void cli_progress_step(struct cli_progress *p, const struct cg_fit_step *s)
 {
-    p->done = done;
+    p->done = s->done;
     if (p->quiet || !p->tty)
         return;
     double now = cli_now();
-    if (done < p->total && now - p->t_last_draw < 0.1)
+    if (s->done < s->total && now - p->t_last_draw < 0.1)
         return;
     p->t_last_draw = now;
-    double elapsed = now - p->t_start;
-    double rate = elapsed > 0 ? (double)done / elapsed : 0;
-    double frac = p->total ? (double)done / (double)p->total : 1;
+    double rate = s->seconds > 0 ? (double)s->done / s->seconds : 0;
+    double frac = s->total ? (double)s->done / (double)s->total : 1;
     int fill = (int)(frac * BAR_WIDTH);
     char bar[BAR_WIDTH + 1], left[16];
     for (int i = 0; i < BAR_WIDTH; i++)
         bar[i] = i < fill ? '#' : '.';
     bar[BAR_WIDTH] = '\0';
-    format_time(left, sizeof left, rate > 0 ? (double)(p->total - done) / rate : (double)NAN);
-    fprintf(p->out, "\repoch %d/%d [%s] %3.0f%% loss %.4f", p->epoch, p->epochs, bar,
-            100 * frac, loss);
+    format_time(left, sizeof left, rate > 0 ? (double)(s->total - s->done) / rate : (double)NAN);
+    fprintf(p->out, "\repoch %d/%d [%s] %3.0f%% loss %.4f", s->epoch, s->epochs, bar,
+            100 * frac, s->loss);
     if (p->classify)
-        fprintf(p->out, " acc %.4f", acc);
+        fprintf(p->out, " acc %.4f", s->accuracy);
     fprintf(p->out, " %.0f samples/s %s left\033[K", rate, left);
     fflush(p->out);
 }
 
-void cli_progress_end_epoch(struct cli_progress *p, const struct cli_epoch_row *r)
+void cli_progress_epoch(struct cli_progress *p, const struct cg_fit_epoch *r)
 {
     if (p->quiet)
         return;
@@ -82,6 +72,8 @@ void cli_progress_end_epoch(struct cli_progress *p, const struct cli_epoch_row *
         fprintf(p->out, "  val_loss %.4f", r->val_loss);
     if (!isnan(r->val_acc))
         fprintf(p->out, "  val_acc %.4f", r->val_acc);
+    if (r->skipped)
+        fprintf(p->out, "  skipped %ld", r->skipped);
     double rate = r->seconds > 0 ? (double)p->done / r->seconds : 0;
     fprintf(p->out, "  %.0f samples/s  %.1fs\n", rate, r->seconds);
     fflush(p->out);

@@ -1,64 +1,53 @@
 /*
  * The state of one `cgrad train` run, shared by train.c (data, model,
- * optimizer, the loop) and train_out.c (model file, checkpoint metadata,
- * the printed results). Not a public interface.
+ * optimizer, the call to cg_fit and its callbacks) and train_out.c (the
+ * facts the model file records, what messages call a setting, the printed
+ * results). Not a public interface.
  */
 #ifndef CG_CLI_TRAIN_H
 #define CG_CLI_TRAIN_H
 
-#include "checkpoint.h"
 #include "cli.h"
-#include "engine.h"
 #include "options.h"
 
-#define MAX_META 40
+#define MAX_META 8
 
 /* Everything a run holds; freed by run_free in train.c. */
 struct run {
     struct cli_settings s;
     char  *data_real;                 /* DATA as an absolute path */
     int    format;
-    cg_dataset *train, *val, *test;   /* val: split off; test: --test or IDX t10k */
+    cg_dataset *data, *test;          /* test: --test or IDX t10k */
     bool   classify;
-    const char **classes;             /* [n_classes] borrowed from train */
+    const char **classes;             /* [n_classes] borrowed from data */
     int    n_classes, n_in, n_out;
-    struct cg_norm norm;
     cg_model  *model;
     cg_optim  *opt;
-    struct cg_schedule sched;
-    cg_loader *loader;
-    struct cli_engine eng;
-    struct cli_history hist;
-    struct cli_run_state state;
-    /* the metadata of the model file and the checkpoint */
+    struct cg_fit_result res;
+    struct cg_eval_result test_result;  /* a test set besides a validation split */
+    /* the facts of the run the library records in its files (settings.meta) */
     struct cg_meta_kv meta[MAX_META];
     int    n_meta;
-    char   spec[CG_NN_SPEC_MAX], optim_desc[CG_OPTIM_DESCRIBE_MAX];
-    char  *norm_text, *classes_json, *ckpt_default;
-    char   texts[20][64];             /* storage for the numbers in meta */
-    int    n_texts;
-    struct cli_eval_result final_val, final_test;
-    double seconds;
+    char   image_size[48];
+    char   spec[CG_NN_SPEC_MAX];
+    char  *ckpt_default;
     char   plot_title[1024];
-    const char *ckpt_written;         /* the checkpoint of a stop, if any */
+    /* the callbacks' */
+    struct cli_progress progress;
+    int    callback_rc;               /* a callback's error, printed already */
 };
 
-/* Why the loop ended. */
-enum stop { RUN_ON, STOP_STEPS, STOP_SIGNAL };
-
-/* The model file's and the checkpoint's settings metadata (r->meta). */
-int         cli_train_build_meta(struct run *r);
-/* Save the model file (atomically). */
-int         cli_train_save_model(struct run *r, const char *path);
-/* The checkpoint's metadata into kv (MAX_META + 8 entries); returns the count. */
-int         cli_train_checkpoint_meta(const struct run *r, struct cg_meta_kv *kv,
-                                      char *input_size, size_t n_buf);
-/* Save a checkpoint of the run as it stands. */
-int         cli_train_save_checkpoint(struct run *r, const char *path);
+/* The facts of the run that only the command line knows (DATA's path,
+ * format, label column, test set, image size) into r->meta. */
+void        cli_train_build_meta(struct run *r);
+/* What messages of the library call a setting: the options. */
+extern const struct cg_meta_kv cli_setting_names[];
+extern const int cli_n_setting_names;
 /* --checkpoint, or <out>.ckpt.safetensors for a stop without one. */
 const char *cli_train_ckpt_path(struct run *r);
-/* The final result: one JSON object, or the summary lines. */
-void        cli_train_print_json(const struct run *r, enum stop stop);
+/* The result of a run that ended (not an error): one JSON object, or the
+ * summary lines. */
+void        cli_train_print_json(const struct run *r);
 void        cli_train_print_text(const struct run *r);
 
 #endif /* CG_CLI_TRAIN_H */

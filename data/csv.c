@@ -13,7 +13,7 @@
 
 #define CSV_MAX_CLASSES 65536
 
-enum { ROLE_FEATURE, ROLE_TARGET, ROLE_LABEL };
+enum { ROLE_FEATURE, ROLE_TARGET, ROLE_LABEL, ROLE_SKIP };
 
 struct csv_load {
     struct cg__csv_reader        r;
@@ -24,6 +24,7 @@ struct csv_load {
     unsigned char        *role;     /* [ncols] */
     int                  *dest;     /* [ncols] index among features or targets */
     char                **names;    /* [ncols] column names */
+    bool                  by_name;  /* dest[] of the features set by a model's names */
     struct cg__store     *s;
     size_t                cap_rows;
     struct cg__label_table lt;
@@ -168,6 +169,8 @@ static int add_row(struct csv_load *L, size_t line, struct cg__csv_field *f, lon
             label_col = j;
             continue;
         }
+        if (L->role[j] == ROLE_SKIP)
+            continue;
         why = cg__parse_number(f[j].s, f[j].n, &v);
         if (why == CG__NUM_OK && !isfinite((double)(cg_float)v))
             why = CG__NUM_INF;    /* finite as a double, not as a float */
@@ -259,6 +262,67 @@ static int find_column(const struct csv_load *L, const char *tok, size_t n)
     return (int)idx;
 }
 
+/* A model's feature names matched against the header, each to the first
+ * column of that name not taken yet: dest[j] is the input index of column j
+ * or -1. Returns how many names were found; *missing is the first that
+ * was not (-1 if all were). */
+static int match_names(struct csv_load *L, int *missing)
+{
+    const struct cg_csv_options *o = L->o;
+    int found = 0;
+
+    *missing = -1;
+    for (int j = 0; j < L->ncols; j++)
+        L->dest[j] = -1;
+    for (int k = 0; k < o->n_inputs; k++) {
+        int j = 0;
+        while (j < L->ncols && (L->dest[j] >= 0 || strcmp(L->names[j], o->feature_names[k])))
+            j++;
+        if (j < L->ncols) {
+            L->dest[j] = k;
+            found++;
+        } else if (*missing < 0) {
+            *missing = k;
+        }
+    }
+    return found;
+}
+
+/* The columns of a model's inputs (task NONE with n_inputs): by header name
+ * when the header holds every one of the model's names; else by position,
+ * every column, or all but the label column when there is one more. */
+static cg_status choose_inputs(struct csv_load *L)
+{
+    const struct cg_csv_options *o = L->o;
+    int missing = -1, found = 0, label;
+
+    if (o->feature_names && L->header) {
+        found = match_names(L, &missing);
+        if (found == o->n_inputs) {
+            for (int j = 0; j < L->ncols; j++)
+                L->role[j] = L->dest[j] >= 0 ? ROLE_FEATURE : ROLE_SKIP;
+            L->by_name = true;
+            return CG_OK;
+        }
+        memset(L->dest, 0, (size_t)L->ncols * sizeof *L->dest);
+        /* Some names but not all: the columns were renamed or are missing,
+         * and matching by position could pair the wrong ones. */
+        if (found > 0)
+            return cg__fail(CG_ERR_FORMAT, "%s: no column '%s' (the model's inputs are found "
+                            "by their header names)", L->r.path, o->feature_names[missing]);
+    }
+    if (L->ncols == o->n_inputs)
+        return CG_OK;
+    if (L->ncols != o->n_inputs + 1)
+        return cg__fail(CG_ERR_FORMAT, "%s: %d columns, but the model takes %d features (and "
+                        "at most one label column)", L->r.path, L->ncols, o->n_inputs);
+    label = o->label ? find_column(L, o->label, strlen(o->label)) : L->ncols - 1;
+    if (label < 0)
+        return CG_ERR_ARG;
+    L->role[label] = ROLE_SKIP;
+    return CG_OK;
+}
+
 /* Mark the label or target columns (in the order given) per the options. */
 static cg_status choose_labels(struct csv_load *L)
 {
@@ -266,7 +330,7 @@ static cg_status choose_labels(struct csv_load *L)
     int k = 0;
 
     if (o->task == CG_TASK_NONE)
-        return CG_OK;
+        return o->n_inputs > 0 ? choose_inputs(L) : CG_OK;
     if (!o->label) {
         int want = o->task == CG_TASK_REGRESS && o->n_targets > 0 ? o->n_targets : 1;
         if (want >= L->ncols)
@@ -336,13 +400,17 @@ static cg_status setup_columns(struct csv_load *L, const struct cg__csv_field *f
             return CG_ERR_NOMEM;
     }
     if (choose_labels(L) != CG_OK)
-        return CG_ERR_ARG;
+        return cg_errcode();
     s->task = L->o->task;
-    for (int j = 0; j < L->ncols; j++)
-        if (L->role[j] == ROLE_FEATURE)
-            L->dest[j] = nf++;
-        else if (L->role[j] == ROLE_TARGET)
+    for (int j = 0; j < L->ncols; j++) {
+        if (L->role[j] == ROLE_FEATURE) {
+            if (!L->by_name)
+                L->dest[j] = nf;
+            nf++;
+        } else if (L->role[j] == ROLE_TARGET) {
             nt++;
+        }
+    }
     s->n_features = nf;
     s->n_targets = nt;
     s->feature_names = cg__calloc((size_t)nf, sizeof *s->feature_names);
@@ -464,6 +532,10 @@ static cg_status check_options(const char *path, const struct cg_csv_options *o)
         return cg__fail(CG_ERR_ARG, "%s: the delimiter cannot be a quote or a line end", path);
     if (o->class_names && o->n_class_names <= 0)
         return cg__fail(CG_ERR_ARG, "%s: class names given without their number", path);
+    if (o->n_inputs < 0 || (o->feature_names && o->n_inputs == 0) ||
+        (o->n_inputs > 0 && o->task != CG_TASK_NONE))
+        return cg__fail(CG_ERR_ARG, "%s: a model's inputs (n_inputs %d) are read with "
+                        "task CG_TASK_NONE", path, o->n_inputs);
     return CG_OK;
 }
 
@@ -533,16 +605,59 @@ static cg_status finish(struct csv_load *L)
     return cg__store_warn(s, L->skipped, "bad rows", L->first_bad);
 }
 
-cg_dataset *cg_csv_load(const char *path, const struct cg_csv_options *opts)
+/* Load everything from L's open reader (L->o set); the reader stays open. */
+static cg_dataset *load_records(struct csv_load *L)
 {
-    static const struct cg_csv_options defaults;
-    struct csv_load L;
+    const char *path = L->r.path;
     struct cg__csv_field *f1 = NULL;
     size_t len, len1, line1, cap1 = 0;
     char *rec, *first = NULL;
     cg_dataset *ds = NULL;
     long n1;
     int rc;
+
+    if (!(L->s = cg__store_new()))
+        goto out;
+    if ((rc = cg__csv_next(&L->r, &rec, &len)) <= 0) {
+        if (rc == 0)
+            cg__fail(CG_ERR_FORMAT, "%s: empty file", path);
+        goto out;
+    }
+    /* Keep record 1 aside: the reader's buffer moves when record 2 is read. */
+    len1 = len;
+    line1 = L->r.line;
+    if (!(first = cg__malloc(len1 + 1)))
+        goto out;
+    memcpy(first, rec, len1);
+    if ((rc = cg__csv_next(&L->r, &rec, &len)) < 0)
+        goto out;
+    if (rc == 0)
+        rec = NULL;
+    L->delim = L->o->delimiter ? L->o->delimiter : detect_delim(first, len1, rec, len);
+    if ((n1 = cg__csv_split(first, len1, L->delim, &f1, &cap1)) < 0)
+        goto out;
+    if (L->lt.nslot == 0 && cg__lt_rehash(&L->lt, 64) != CG_OK)
+        goto out;
+    if (read_rows(L, f1, n1, line1, rec, len) != CG_OK || finish(L) != CG_OK)
+        goto out;
+    ds = cg__dataset_wrap(L->s);
+    L->s = NULL;
+out:
+    cg__store_release(L->s);
+    cg__names_free(L->names, L->ncols);
+    cg__free(L->role);
+    cg__free(L->dest);
+    cg__lt_free(&L->lt);
+    cg__free(f1);
+    cg__free(first);
+    return ds;
+}
+
+cg_dataset *cg_csv_load(const char *path, const struct cg_csv_options *opts)
+{
+    static const struct cg_csv_options defaults;
+    struct csv_load L;
+    cg_dataset *ds;
 
     memset(&L, 0, sizeof L);
     L.o = opts ? opts : &defaults;
@@ -551,40 +666,27 @@ cg_dataset *cg_csv_load(const char *path, const struct cg_csv_options *opts)
     cg_clear_error();
     if (cg__csv_open(&L.r, path) != CG_OK)
         return NULL;
-    if (!(L.s = cg__store_new()))
-        goto out;
-    if ((rc = cg__csv_next(&L.r, &rec, &len)) <= 0) {
-        if (rc == 0)
-            cg__fail(CG_ERR_FORMAT, "%s: empty file", path);
-        goto out;
-    }
-    /* Keep record 1 aside: the reader's buffer moves when record 2 is read. */
-    len1 = len;
-    line1 = L.r.line;
-    if (!(first = cg__malloc(len1 + 1)))
-        goto out;
-    memcpy(first, rec, len1);
-    if ((rc = cg__csv_next(&L.r, &rec, &len)) < 0)
-        goto out;
-    if (rc == 0)
-        rec = NULL;
-    L.delim = L.o->delimiter ? L.o->delimiter : detect_delim(first, len1, rec, len);
-    if ((n1 = cg__csv_split(first, len1, L.delim, &f1, &cap1)) < 0)
-        goto out;
-    if (L.lt.nslot == 0 && cg__lt_rehash(&L.lt, 64) != CG_OK)
-        goto out;
-    if (read_rows(&L, f1, n1, line1, rec, len) != CG_OK || finish(&L) != CG_OK)
-        goto out;
-    ds = cg__dataset_wrap(L.s);
-    L.s = NULL;
-out:
-    cg__store_release(L.s);
-    cg__names_free(L.names, L.ncols);
-    cg__free(L.role);
-    cg__free(L.dest);
-    cg__lt_free(&L.lt);
-    cg__free(f1);
-    cg__free(first);
+    ds = load_records(&L);
+    cg__csv_close(&L.r);
+    return ds;
+}
+
+cg_dataset *cg_csv_load_stream(FILE *f, const char *name, const struct cg_csv_options *opts)
+{
+    static const struct cg_csv_options defaults;
+    struct csv_load L;
+    cg_dataset *ds;
+
+    memset(&L, 0, sizeof L);
+    L.o = opts ? opts : &defaults;
+    if (!f)
+        return cg__fail_null(CG_ERR_ARG, "cg_csv_load_stream: NULL file");
+    if (check_options(name, L.o) != CG_OK)
+        return NULL;
+    cg_clear_error();
+    if (cg__csv_open_stream(&L.r, f, name) != CG_OK)
+        return NULL;
+    ds = load_records(&L);
     cg__csv_close(&L.r);
     return ds;
 }

@@ -16,6 +16,22 @@
 
 /* ---- records -------------------------------------------------------------- */
 
+/* The buffer: a small file gets one of its size (+1 to see the end), not
+ * 1 MB; a pipe starts small and grows as records need. */
+static cg_status alloc_buffer(struct cg__csv_reader *r)
+{
+    struct stat st;
+    size_t cap = CSV_CHUNK;
+    if (fstat(fileno(r->f), &st) == 0 && st.st_size >= 0 && (size_t)st.st_size < CSV_CHUNK)
+        cap = (size_t)st.st_size + 1 < 256 ? 256 : (size_t)st.st_size + 1;
+    r->buf = cg__malloc(cap);
+    if (!r->buf)
+        return CG_ERR_NOMEM;
+    r->cap = cap;
+    r->next_line = 1;
+    return CG_OK;
+}
+
 cg_status cg__csv_open(struct cg__csv_reader *r, const char *path)
 {
     memset(r, 0, sizeof *r);
@@ -23,25 +39,26 @@ cg_status cg__csv_open(struct cg__csv_reader *r, const char *path)
     r->f = fopen(path, "rb");
     if (!r->f)
         return cg__fail(CG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    /* a small file gets a buffer of its size (+1 to see the end), not 1 MB */
-    struct stat st;
-    size_t cap = CSV_CHUNK;
-    if (fstat(fileno(r->f), &st) == 0 && st.st_size >= 0 && (size_t)st.st_size < CSV_CHUNK)
-        cap = (size_t)st.st_size + 1 < 256 ? 256 : (size_t)st.st_size + 1;
-    r->buf = cg__malloc(cap);
-    if (!r->buf) {
+    if (alloc_buffer(r) != CG_OK) {
         fclose(r->f);
         r->f = NULL;
         return CG_ERR_NOMEM;
     }
-    r->cap = cap;
-    r->next_line = 1;
     return CG_OK;
+}
+
+cg_status cg__csv_open_stream(struct cg__csv_reader *r, FILE *f, const char *name)
+{
+    memset(r, 0, sizeof *r);
+    r->path = name;
+    r->f = f;
+    r->borrowed = true;
+    return alloc_buffer(r);
 }
 
 void cg__csv_close(struct cg__csv_reader *r)
 {
-    if (r->f)
+    if (r->f && !r->borrowed)
         fclose(r->f);
     cg__free(r->buf);
     memset(r, 0, sizeof *r);

@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "../tensor/tensor.h"
 
@@ -121,6 +122,16 @@ struct cg_csv_options {
     const char *const *class_names;  /* a model's classes: labels map to these
                                         ids, an unknown label is an error */
     int         n_class_names;
+    /* A model's inputs (task CG_TASK_NONE only; 0 and NULL: every column is
+     * a feature). With n_inputs > 0 the file may still hold its label
+     * column, as the training file does: the columns are those of the
+     * header named feature_names[0..n_inputs) (in that order) when the
+     * header holds every one of them; else, by position, all n_inputs
+     * columns, or n_inputs + 1 with the label column (`label`, else the
+     * last) left out. Anything else is CG_ERR_FORMAT ("f.csv: no column
+     * 'x' ...", "f.csv: 6 columns, but the model takes 4 features ..."). */
+    const char *const *feature_names;  /* may be NULL */
+    int         n_inputs;
 };
 
 /* Load a CSV file (RFC 4180: quoted fields, "" escapes, CRLF or LF, blank
@@ -130,6 +141,9 @@ struct cg_csv_options {
  * unless opts->class_names gives them. NULL and cg_errmsg() ("iris.csv:17:
  * column 3 'petal_len': 'abc' is not a number") on failure. */
 cg_dataset *cg_csv_load(const char *path, const struct cg_csv_options *opts);
+/* The same from an open stream (e.g. stdin), read to its end and left
+ * open; `name` stands for the file in messages ("stdin:3: ..."). */
+cg_dataset *cg_csv_load_stream(FILE *f, const char *name, const struct cg_csv_options *opts);
 
 /* ---- IDX (MNIST) --------------------------------------------------------- */
 
@@ -166,6 +180,16 @@ cg_dataset *cg_image_folder_load(const char *root, const struct cg_image_options
  * 0..255 (apply the model's cg_norm next). For `cgrad predict`. */
 cg_status   cg_image_load_features(const char *path, int width, int height, int channels,
                                    cg_float *out);
+/* True when path ends in one of the image extensions above (any case). */
+bool        cg_image_is_file_name(const char *path);
+/* Every image file (by its extension) under root at any depth, hidden
+ * entries skipped, sorted by path (strcmp): a new array of *n new strings
+ * "root/cat/1.png" (for `cgrad predict MODEL photos/`); free it with
+ * cg_image_files_free. A folder without images gives *n = 0. An unreadable
+ * folder is CG_ERR_IO naming it; a symbolic link loop CG_ERR_FORMAT. */
+cg_status   cg_image_files(const char *root, char ***paths, size_t *n);
+/* Free what cg_image_files returned; NULL is a no-op. */
+void        cg_image_files_free(char **paths, size_t n);
 
 /* ---- normalization ------------------------------------------------------- */
 
@@ -201,6 +225,14 @@ void      cg_norm_deinit(struct cg_norm *norm);
 void      cg_norm_apply(const struct cg_norm *norm, cg_float *x, size_t rows);
 /* The name of a kind: "none", "zscore", "minmax". */
 const char *cg_norm_kind_name(cg_norm_kind kind);
+/* *norm as the one line of text a model file stores: "zscore N o0 ... s0 ...",
+ * numbers that read back exactly. Writes at most n bytes of buf (NULL with
+ * n 0 to measure), terminated when n > 0, as snprintf; returns the length
+ * of the whole text. */
+size_t    cg_norm_print(const struct cg_norm *norm, char *buf, size_t n);
+/* Read what cg_norm_print wrote into *norm (release with cg_norm_deinit).
+ * CG_ERR_FORMAT on bad text. */
+cg_status cg_norm_parse(struct cg_norm *norm, const char *text);
 
 /* ---- mini-batches -------------------------------------------------------- */
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -311,6 +312,10 @@ cg_status cg_image_load_features(const char *path, int width, int height, int ch
         !cg__mul_size((size_t)width * (size_t)height, (size_t)channels, &n))
         return cg__fail(CG_ERR_ARG, "%s: bad target shape %dx%dx%d", path, width, height,
                         channels);
+    /* a file named on a command line may be missing: say so as for a CSV
+     * (the decoder's own reason would be "can't fopen") */
+    if (access(path, R_OK) != 0)
+        return cg__fail(CG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     if (!(buf = cg__malloc(n)))
         return CG_ERR_NOMEM;
     st = decode_into(path, width, height, channels, false, buf);
@@ -319,4 +324,87 @@ cg_status cg_image_load_features(const char *path, int width, int height, int ch
             out[i] = (cg_float)buf[i];
     cg__free(buf);
     return st;
+}
+
+/* ---- listing image files ---------------------------------------------------- */
+
+bool cg_image_is_file_name(const char *path)
+{
+    return path && has_image_ext(path);
+}
+
+/* A folder on the way down from the root, to notice a symbolic link loop. */
+struct visit {
+    dev_t dev;
+    ino_t ino;
+    const struct visit *up;
+};
+
+/* Append every image file under dir (any depth) to out. */
+static cg_status walk(const char *dir, const struct visit *up, struct names *out)
+{
+    struct names dirs = {0}, files = {0};
+    struct stat sb;
+    cg_status st;
+
+    if (stat(dir, &sb) != 0)
+        return cg__fail(CG_ERR_IO, "%s: cannot open: %s", dir, strerror(errno));
+    for (const struct visit *v = up; v; v = v->up)
+        if (v->dev == sb.st_dev && v->ino == sb.st_ino)
+            return cg__fail(CG_ERR_FORMAT, "%s: a folder inside itself (a symbolic link "
+                            "loop)", dir);
+    struct visit here = {sb.st_dev, sb.st_ino, up};
+    if ((st = list_dir(dir, false, &files)) != CG_OK ||
+        (st = list_dir(dir, true, &dirs)) != CG_OK)
+        goto out;
+    for (size_t i = 0; i < files.n && st == CG_OK; i++)
+        st = names_push(out, join(dir, files.v[i]));
+    for (size_t i = 0; i < dirs.n && st == CG_OK; i++) {
+        char *sub = join(dir, dirs.v[i]);
+        st = sub ? walk(sub, &here, out) : CG_ERR_NOMEM;
+        cg__free(sub);
+    }
+out:
+    names_clear(&files);
+    names_clear(&dirs);
+    return st;
+}
+
+cg_status cg_image_files(const char *root, char ***paths, size_t *n)
+{
+    struct names out = {0};
+    char *top;
+    size_t len;
+    cg_status st;
+
+    if (!root || !paths || !n)
+        return cg__fail(CG_ERR_ARG, "cg_image_files: NULL argument");
+    *paths = NULL;
+    *n = 0;
+    /* "photos/" lists "photos/cat/1.png", not "photos//cat/1.png" */
+    len = strlen(root);
+    while (len > 1 && root[len - 1] == '/')
+        len--;
+    if (!(top = cg__malloc(len + 1)))
+        return CG_ERR_NOMEM;
+    memcpy(top, root, len);
+    top[len] = '\0';
+    st = walk(top, NULL, &out);
+    cg__free(top);
+    if (st != CG_OK) {
+        names_clear(&out);
+        return st;
+    }
+    if (out.n > 1)
+        qsort(out.v, out.n, sizeof *out.v, cmp_str);
+    *paths = out.v;
+    *n = out.n;
+    return CG_OK;
+}
+
+void cg_image_files_free(char **paths, size_t n)
+{
+    for (size_t i = 0; paths && i < n; i++)
+        cg__free(paths[i]);
+    cg__free(paths);
 }

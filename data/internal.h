@@ -66,6 +66,7 @@ struct cg__csv_reader {
     char       *buf;
     size_t      cap, len, pos;  /* buf[pos..len) is not yet consumed */
     bool        eof;
+    bool        borrowed;       /* f belongs to the caller: not closed */
     size_t      line;           /* first line of the record last returned */
     size_t      next_line;      /* first line of the next record */
 };
@@ -78,6 +79,8 @@ struct cg__csv_field {
 
 /* Open path for reading; CG_ERR_IO naming the file on failure. */
 cg_status cg__csv_open(struct cg__csv_reader *r, const char *path);
+/* Read from f (borrowed: left open), named `name` in messages. */
+cg_status cg__csv_open_stream(struct cg__csv_reader *r, FILE *f, const char *name);
 void      cg__csv_close(struct cg__csv_reader *r);
 /* The next non-blank record (its text without the line end) in *rec, *len;
  * the text lives in the reader's buffer until the next call. Returns 1, 0

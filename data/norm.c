@@ -7,6 +7,8 @@
  * (torchvision's ToTensor, then Normalize(mean, std) per channel).
  */
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -69,6 +71,65 @@ cg_status cg_norm_init(struct cg_norm *norm, cg_norm_kind kind, int n,
         memcpy(norm->scale, scale, (size_t)n * sizeof *scale);
     }
     return CG_OK;
+}
+
+/* ---- as text, for model files ------------------------------------------------ */
+
+/* Digits that make a cg_float read back exactly. */
+#define FLOAT_DIGITS (sizeof(cg_float) == sizeof(float) ? 9 : 17)
+
+/* snprintf that never runs past n and adds what it would have written. */
+static size_t put(char *buf, size_t n, size_t used, const char *fmt, double v)
+{
+    size_t room = used < n ? n - used : 0;
+    int k = snprintf(room ? buf + used : NULL, room, fmt, (int)FLOAT_DIGITS, v);
+    return used + (k > 0 ? (size_t)k : 0);
+}
+
+size_t cg_norm_print(const struct cg_norm *norm, char *buf, size_t n)
+{
+    size_t room = buf ? n : 0;
+    int k = snprintf(room ? buf : NULL, room, "%s %d", cg_norm_kind_name(norm->kind), norm->n);
+    size_t used = k > 0 ? (size_t)k : 0;
+    for (int i = 0; i < norm->n; i++)
+        used = put(buf, room, used, " %.*g", (double)norm->offset[i]);
+    for (int i = 0; i < norm->n; i++)
+        used = put(buf, room, used, " %.*g", (double)norm->scale[i]);
+    return used;
+}
+
+cg_status cg_norm_parse(struct cg_norm *norm, const char *text)
+{
+    static const cg_norm_kind kinds[] = {CG_NORM_NONE, CG_NORM_ZSCORE, CG_NORM_MINMAX};
+    char name[16];
+    int n, used, kind = -1;
+
+    memset(norm, 0, sizeof *norm);
+    if (!text || sscanf(text, "%15s %d%n", name, &n, &used) != 2 || n < 0 || n > (1 << 26))
+        return cg__fail(CG_ERR_FORMAT, "normalization: not 'KIND N offsets... scales...'");
+    for (int k = 0; k < 3; k++)
+        if (strcmp(name, cg_norm_kind_name(kinds[k])) == 0)
+            kind = k;
+    if (kind < 0)
+        return cg__fail(CG_ERR_FORMAT, "normalization: unknown kind '%s'", name);
+    cg_float *v = cg__calloc((size_t)n * 2 + 1, sizeof *v);
+    if (!v)
+        return CG_ERR_NOMEM;
+    const char *p = text + used;
+    for (int i = 0; i < 2 * n; i++) {
+        char *end;
+        double x = strtod(p, &end);
+        if (end == p || !isfinite(x)) {
+            cg__free(v);
+            return cg__fail(CG_ERR_FORMAT, "normalization: value %d of %d is missing or "
+                            "not finite", i + 1, 2 * n);
+        }
+        v[i] = (cg_float)x;
+        p = end;
+    }
+    cg_status st = cg_norm_init(norm, kinds[kind], n, n ? v : NULL, n ? v + n : NULL);
+    cg__free(v);
+    return st;
 }
 
 void cg_norm_apply(const struct cg_norm *norm, cg_float *x, size_t rows)

@@ -12,16 +12,18 @@
 #include "internal.h"   /* CG_VERSION comes with tensor/tensor.h */
 
 static const char *const reserved[] = {
-    "format", "version", "spec", "input_size", "task", "classes", "normalization"
+    "format", "version", "spec", "input_size", "task", "classes", "normalization", "features"
 };
 #define N_RESERVED ((int)(sizeof reserved / sizeof reserved[0]))
-#define N_FIXED 7   /* at most this many reserved entries are written */
+#define N_FIXED 8   /* at most this many reserved entries are written */
 
 /* What a loaded cg_model_meta holds on to. */
 struct owned {
     cg_safetensors     *st;       /* the metadata strings */
     struct cg__json_doc classes;  /* the class names */
     const char        **names;
+    struct cg__json_doc features; /* the feature names */
+    const char        **feature_names;
     struct cg_meta_kv  *extra;
 };
 
@@ -35,26 +37,28 @@ static bool is_reserved(const char *key)
 
 /* ---- saving ----------------------------------------------------------------------------- */
 
-/* classes as a JSON array of strings, in a new buffer. */
-static cg_status classes_json(char **out, const struct cg_model_meta *meta)
+/* names[0..n) (class or feature names, `what` in messages) as a JSON array
+ * of strings, in a new buffer. */
+static cg_status names_json(char **out, const char *const *names, int n, const char *what)
 {
     size_t len = 0, cap = 0;
     cg_status st = cg__buf_put(out, &len, &cap, "[", 1);
 
-    for (int i = 0; i < meta->n_classes && st == CG_OK; i++) {
-        if (!meta->classes[i])
-            return cg__fail(CG_ERR_ARG, "class name %d is NULL", i);
+    for (int i = 0; i < n && st == CG_OK; i++) {
+        if (!names[i])
+            return cg__fail(CG_ERR_ARG, "%s name %d is NULL", what, i);
         if (i > 0)
             st = cg__buf_put(out, &len, &cap, ",", 1);
         if (st == CG_OK)
-            st = cg__json_put_string(out, &len, &cap, meta->classes[i]);
+            st = cg__json_put_string(out, &len, &cap, names[i]);
     }
     return st == CG_OK ? cg__buf_put(out, &len, &cap, "]", 1) : st;
 }
 
 /* The metadata list: fixed keys, then the caller's extra ones. */
 static cg_status fill_meta(struct cg_meta_kv *kv, int *n, const struct cg_model_meta *meta,
-                           const char *spec, const char *input, const char *classes)
+                           const char *spec, const char *input, const char *classes,
+                           const char *features)
 {
     int k = 0;
 
@@ -66,6 +70,8 @@ static cg_status fill_meta(struct cg_meta_kv *kv, int *n, const struct cg_model_
         kv[k++] = (struct cg_meta_kv){"task", meta->task};
     if (classes)
         kv[k++] = (struct cg_meta_kv){"classes", classes};
+    if (features)
+        kv[k++] = (struct cg_meta_kv){"features", features};
     if (meta && meta->normalization)
         kv[k++] = (struct cg_meta_kv){"normalization", meta->normalization};
     for (int i = 0; meta && i < meta->n_extra; i++) {
@@ -82,37 +88,57 @@ static cg_status fill_meta(struct cg_meta_kv *kv, int *n, const struct cg_model_
 
 cg_status cg_model_save(const cg_model *m, const char *path, const struct cg_model_meta *meta)
 {
+    return cg_model_save_extra(m, path, meta, NULL, 0);
+}
+
+cg_status cg_model_save_extra(const cg_model *m, const char *path,
+                              const struct cg_model_meta *meta,
+                              const struct cg_named_tensor *extra, int n_extra)
+{
     struct cg_named_tensor *t = NULL;
     struct cg_meta_kv *kv = NULL;
-    char spec[CG_NN_SPEC_MAX], input[16], *classes = NULL;
+    char spec[CG_NN_SPEC_MAX], input[16], *classes = NULL, *features = NULL;
     const struct cg_param *p;
     int np, nkv = 0;
     cg_status st;
 
     if (!m || !path)
         return cg__fail(CG_ERR_ARG, "cg_model_save: NULL model or path");
-    if (meta && (meta->n_extra < 0 || meta->n_classes < 0 ||
-                 (meta->n_extra && !meta->extra) || (meta->n_classes && !meta->classes)))
+    if (meta && (meta->n_extra < 0 || meta->n_classes < 0 || meta->n_features < 0 ||
+                 (meta->n_extra && !meta->extra) || (meta->n_classes && !meta->classes) ||
+                 (meta->n_features && !meta->features)))
         return cg__fail(CG_ERR_ARG, "cg_model_save: bad metadata lists");
+    if (n_extra < 0 || (n_extra && !extra))
+        return cg__fail(CG_ERR_ARG, "cg_model_save: bad list of extra tensors");
+    if (meta && meta->features && meta->n_features != cg_model_input_size(m))
+        return cg__fail(CG_ERR_ARG, "cg_model_save: %d feature names for %d inputs",
+                        meta->n_features, cg_model_input_size(m));
     if ((st = cg_model_spec(m, spec, sizeof spec)) != CG_OK)
         return st;
     snprintf(input, sizeof input, "%d", cg_model_input_size(m));
     p = cg_model_params(m, &np);
-    if (meta && meta->classes && (st = classes_json(&classes, meta)) != CG_OK)
+    if (meta && meta->classes &&
+        (st = names_json(&classes, meta->classes, meta->n_classes, "class")) != CG_OK)
         goto out;
-    if (!(t = cg__calloc((size_t)np, sizeof *t)) ||
+    if (meta && meta->features &&
+        (st = names_json(&features, meta->features, meta->n_features, "feature")) != CG_OK)
+        goto out;
+    if (!(t = cg__calloc((size_t)np + (size_t)n_extra, sizeof *t)) ||
         !(kv = cg__calloc((size_t)N_FIXED + (size_t)(meta ? meta->n_extra : 0), sizeof *kv))) {
         st = CG_ERR_NOMEM;
         goto out;
     }
     for (int i = 0; i < np; i++)
         t[i] = (struct cg_named_tensor){p[i].name, p[i].tensor};
-    if ((st = fill_meta(kv, &nkv, meta, spec, input, classes)) == CG_OK)
-        st = cg_safetensors_save(path, t, np, kv, nkv);
+    for (int i = 0; i < n_extra; i++)
+        t[np + i] = extra[i];   /* a name that repeats a parameter's is refused below */
+    if ((st = fill_meta(kv, &nkv, meta, spec, input, classes, features)) == CG_OK)
+        st = cg_safetensors_save(path, t, np + n_extra, kv, nkv);
 out:
     cg__free(kv);
     cg__free(t);
     cg__free(classes);
+    cg__free(features);
     return st;
 }
 
@@ -193,39 +219,41 @@ static cg_model *model_of(const cg_safetensors *st, const char *path)
     return cg_model_new(&arch);
 }
 
-/* The "classes" metadata: a JSON array of strings. */
-static cg_status read_classes(struct owned *o, struct cg_model_meta *meta, const char *path)
+/* The metadata `key` ("classes", "features"): a JSON array of strings,
+ * parsed into doc; *names (owned) and *n point at its strings. Absent: 0. */
+static cg_status read_names(const struct owned *o, const char *key, struct cg__json_doc *doc,
+                            const char ***names, int *n, const char *path)
 {
-    const char *text = cg_safetensors_meta(o->st, "classes");
+    const char *text = cg_safetensors_meta(o->st, key);
     const struct cg__json *arr;
 
     if (!text)
         return CG_OK;
-    cg_status s = cg__json_parse(&o->classes, text, strlen(text), 0);
+    cg_status s = cg__json_parse(doc, text, strlen(text), 0);
 
     if (s != CG_OK) {
         if (s != CG_ERR_NOMEM)
-            cg__errmsg_prefix("%s: __metadata__ \"classes\"", path);
+            cg__errmsg_prefix("%s: __metadata__ \"%s\"", path, key);
         return s;
     }
-    arr = o->classes.root;
+    arr = doc->root;
     if (arr->type != CG__JSON_ARRAY || arr->len > (size_t)INT32_MAX)
-        return cg__fail(CG_ERR_FORMAT, "%s: __metadata__ \"classes\" is not a JSON array "
-                        "of strings", path);
-    if (arr->len && !(o->names = cg__calloc(arr->len, sizeof *o->names)))
+        return cg__fail(CG_ERR_FORMAT, "%s: __metadata__ \"%s\" is not a JSON array "
+                        "of strings", path, key);
+    if (arr->len && !(*names = cg__calloc(arr->len, sizeof **names)))
         return CG_ERR_NOMEM;
     for (size_t i = 0; i < arr->len; i++) {
         if (arr->items[i]->type != CG__JSON_STRING)
-            return cg__fail(CG_ERR_FORMAT, "%s: __metadata__ \"classes\" entry %zu is not "
-                            "a string", path, i);
-        o->names[i] = arr->items[i]->str;
+            return cg__fail(CG_ERR_FORMAT, "%s: __metadata__ \"%s\" entry %zu is not "
+                            "a string", path, key, i);
+        (*names)[i] = arr->items[i]->str;
     }
-    meta->classes = o->names;
-    meta->n_classes = (int)arr->len;
+    *n = (int)arr->len;
     return CG_OK;
 }
 
-static cg_status fill_out_meta(struct owned *o, struct cg_model_meta *meta, const char *path)
+static cg_status fill_out_meta(struct owned *o, struct cg_model_meta *meta, const char *path,
+                               int inputs)
 {
     int n = cg_safetensors_meta_count(o->st);
     cg_status s;
@@ -236,8 +264,17 @@ static cg_status fill_out_meta(struct owned *o, struct cg_model_meta *meta, cons
     meta->version = cg_safetensors_meta(o->st, "version");
     meta->task = cg_safetensors_meta(o->st, "task");
     meta->normalization = cg_safetensors_meta(o->st, "normalization");
-    if ((s = read_classes(o, meta, path)) != CG_OK)
+    if ((s = read_names(o, "classes", &o->classes, &o->names, &meta->n_classes, path)) !=
+        CG_OK)
         return s;
+    meta->classes = o->names;
+    if ((s = read_names(o, "features", &o->features, &o->feature_names, &meta->n_features,
+                        path)) != CG_OK)
+        return s;
+    meta->features = o->feature_names;
+    if (meta->features && meta->n_features != inputs)
+        return cg__fail(CG_ERR_FORMAT, "%s: __metadata__ \"features\" has %d names for %d "
+                        "inputs", path, meta->n_features, inputs);
     if (n && !(o->extra = cg__calloc((size_t)n, sizeof *o->extra)))
         return CG_ERR_NOMEM;
     for (int i = 0; i < n; i++) {
@@ -259,6 +296,8 @@ void cg_model_meta_deinit(struct cg_model_meta *meta)
         cg_safetensors_free(o->st);
         cg__json_free(&o->classes);
         cg__free(o->names);
+        cg__json_free(&o->features);
+        cg__free(o->feature_names);
         cg__free(o->extra);
         cg__free(o);
     }
@@ -279,7 +318,7 @@ cg_model *cg_model_load(const char *path, struct cg_model_meta *meta_out)
     meta.owned_ = o;
     if (!(o->st = cg_safetensors_load(path)) || !(m = model_of(o->st, path)) ||
         copy_params(m, o->st, path) != CG_OK ||
-        (meta_out && fill_out_meta(o, &meta, path) != CG_OK)) {
+        (meta_out && fill_out_meta(o, &meta, path, cg_model_input_size(m)) != CG_OK)) {
         cg_model_free(m);
         cg_model_meta_deinit(&meta);
         return NULL;

@@ -242,6 +242,8 @@ struct cg_meta_kv cg_safetensors_meta_at(const cg_safetensors *st, int i);
  *     "input_size"    decimal, the model's input feature count
  *     "task"          e.g. "classification" or "regression" (optional)
  *     "classes"       a JSON array of strings: ["cat", "dog, big"] (optional)
+ *     "features"      a JSON array of strings, the input columns' names in
+ *                     input order (optional; a CSV header's names)
  *     "normalization" free text the data layer writes and reads (optional)
  * plus any free-form keys (training settings: optimizer, lr, epochs, ...). */
 
@@ -249,6 +251,9 @@ struct cg_model_meta {
     const char *task;                /* NULL = not recorded */
     const char *const *classes;      /* n_classes names, or NULL */
     int         n_classes;
+    const char *const *features;     /* n_features input names, or NULL; when
+                                        given, n_features is the input size */
+    int         n_features;
     const char *normalization;       /* NULL = not recorded */
     const struct cg_meta_kv *extra;  /* free-form settings */
     int         n_extra;
@@ -261,6 +266,12 @@ struct cg_model_meta {
 /* Save m's parameters and meta (NULL = none) to path, atomically. An extra
  * key that is one of the reserved keys above is CG_ERR_ARG. */
 cg_status cg_model_save(const cg_model *m, const char *path, const struct cg_model_meta *meta);
+/* cg_model_save with more tensors after the parameters (a checkpoint's
+ * optimizer state): the file is still a model file. A name that is also a
+ * parameter's is CG_ERR_ARG. */
+cg_status cg_model_save_extra(const cg_model *m, const char *path,
+                              const struct cg_model_meta *meta,
+                              const struct cg_named_tensor *extra, int n_extra);
 /* Load a cgrad model file: rebuild the model from "spec" and copy every
  * tensor (missing tensor, shape mismatch or a file without cgrad metadata is
  * CG_ERR_FORMAT naming file and tensor). meta_out (may be NULL) receives the

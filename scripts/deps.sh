@@ -8,6 +8,8 @@
 set -eu
 
 pkgs="gcc make pkg-config libopenblas-dev libstb-dev libcmocka-dev zlib1g-dev libjpeg62-turbo-dev"
+# graphviz for the graph tests; man (and groff) for the man page's; bash for the completion's
+pkgs="$pkgs graphviz man-db bash"
 if [ "${1:-}" = "demo" ]; then
     pkgs="$pkgs dataset-fashion-mnist"
 fi

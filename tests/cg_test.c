@@ -177,3 +177,15 @@ void cg_test_write_file(const char *path, const void *p, size_t n, bool gz)
     assert_int_equal(fwrite(p, 1, n, f), n);
     assert_int_equal(fclose(f), 0);
 }
+
+void cg_test_skipping(const char *fmt, ...)
+{
+    va_list ap;
+    fflush(stdout);
+    printf("cg_test: skipped: ");
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+    fflush(stdout);
+}

@@ -97,6 +97,15 @@ void cg_test_alloc_resume(void);
  * Fails the test if it has not succeeded after max runs. */
 void cg_test_walk_dataset_allocations(cg_dataset *(*load)(void *ctx), void *ctx, long max);
 
+/* ---- skipping ------------------------------------------------------------------
+ * A test that cannot run here says why before it skips, and make test's
+ * summary (tests/run.sh) counts the reasons:
+ *     if (geteuid() == 0) {
+ *         cg_test_skipping("root writes into read-only folders");
+ *         skip();
+ *     } */
+void cg_test_skipping(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* ---- a temporary folder per test program ------------------------------------ */
 
 /* Make a new folder "/tmp/<stem>XXXXXX" (mkdtemp) and write its name into

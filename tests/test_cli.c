@@ -108,6 +108,23 @@ static bool same_file(const char *a, const char *b)
     return fa && fb && na == nb && na > 0 && memcmp(x, y, na) == 0;
 }
 
+/* Drop the last field of every line of a CSV text, in place. */
+static void strip_last_column(char *csv)
+{
+    char *w = csv;
+    for (char *line = csv; *line;) {
+        char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        char *comma = memrchr(line, ',', len);
+        size_t keep = comma ? (size_t)(comma - line) : len;
+        memmove(w, line, keep);
+        w += keep;
+        *w++ = '\n';
+        line += len + (end ? 1 : 0);
+    }
+    *w = '\0';
+}
+
 static bool exists(const char *name)
 {
     char path[PATH_MAX];
@@ -218,8 +235,9 @@ static void test_help_lists_every_option(void **state)
         "--dampening F", "--nesterov", "--alpha F", "--beta1 F", "--beta2 F", "--eps F",
         "--weight-decay F", "--clip-norm F", "--clip-value F",
         "--schedule none|step|exp|cosine", "--warmup N", "--epochs N", "--batch N",
-        "--steps N", "--no-shuffle", "--seed N", "--threads N", "--out FILE",
-        "--checkpoint FILE", "--resume FILE", "--metrics FILE", "--plot FILE", "--json",
+        "--steps N", "--no-shuffle", "--seed N", "--threads N", "--on-nonfinite stop|skip",
+        "--patience N", "--min-delta F", "--restore-best", "--out FILE", "--checkpoint FILE",
+        "--checkpoint-steps N", "--resume FILE", "--metrics FILE", "--plot FILE", "--json",
         "--quiet"};
     assert_run("train --help", 0);
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -263,6 +281,10 @@ static void test_usage_errors_exit_2(void **state)
         {"frobnicate", "frobnicate"},
         {"train blobs.csv --nesterov", "--nesterov"},
         {"train blobs.csv --plot curves.jpg", "curves.jpg"},
+        {"train blobs.csv --on-nonfinite ignore", "--on-nonfinite"},
+        {"train blobs.csv --patience 0", "--patience"},
+        {"train blobs.csv --checkpoint-steps 5", "--checkpoint-steps needs --checkpoint"},
+        {"train blobs.csv --patience 3", "--patience needs validation data"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         assert_run(cases[i].args, 2);
@@ -354,9 +376,11 @@ static void test_predict_rows_and_json(void **state)
     assert_run("predict p.st rows.csv --json", 0);
     assert_non_null(strstr(out, "\"predictions\": ["));
     assert_non_null(strstr(out, "\"row\": 3, \"top\": [{\"class\": \"blue\""));
-    /* the label column must be left out */
-    assert_run("predict p.st blobs.csv", 1);
-    assert_one_line_error("blobs.csv");
+    /* the training file itself: its label column is left out */
+    assert_run("predict p.st blobs.csv", 0);
+    assert_non_null(strstr(out, "blobs.csv:1  red "));
+    assert_run("predict p.st rows.csv blobs.csv rows.csv", 0);
+    assert_non_null(strstr(out, "rows.csv:3  blue "));
 }
 
 static void test_train_image_folder(void **state)
@@ -420,13 +444,23 @@ static void test_resume_matches_unbroken_run(void **state)
     snprintf(args, sizeof args, "%s --epochs 5 --resume ck.st --out resumed.st", opts);
     assert_run(args, 0);
     assert_true(same_file("whole.st", "resumed.st"));
-    /* stopped in the middle of an epoch */
+    /* stopped in the middle of an epoch: the same model, and the same
+     * metrics, the interrupted epoch's row included (but for the seconds) */
+    snprintf(args, sizeof args, "%s --epochs 5 --metrics whole.csv --out whole2.st", opts);
+    assert_run(args, 0);
     snprintf(args, sizeof args, "%s --epochs 5 --steps 23 --checkpoint ck2.st --out p2.st",
              opts);
     assert_run(args, 0);
-    snprintf(args, sizeof args, "%s --epochs 5 --resume ck2.st --out resumed2.st", opts);
+    snprintf(args, sizeof args, "%s --epochs 5 --resume ck2.st --metrics resumed2.csv "
+             "--out resumed2.st", opts);
     assert_run(args, 0);
     assert_true(same_file("whole.st", "resumed2.st"));
+    char whole[4096], resumed[4096];
+    read_file("whole.csv", whole, sizeof whole);
+    read_file("resumed2.csv", resumed, sizeof resumed);
+    strip_last_column(whole);
+    strip_last_column(resumed);
+    assert_string_equal(whole, resumed);
     /* a setting that must not change */
     snprintf(args, sizeof args, "%s --epochs 5 --batch 8 --resume ck.st --out x.st", opts);
     assert_run(args, 1);
@@ -568,6 +602,28 @@ static void test_ctrl_c_saves_and_exits_130(void **state)
                "--checkpoint int.ckpt --resume int.ckpt --steps 1", 0);
 }
 
+static void test_early_stopping_and_nonfinite_skip(void **state)
+{
+    (void)state;
+    /* early stopping: the validation loss of the separable blobs keeps
+     * falling, by less than 0.01 an epoch after a while; it stops one epoch
+     * after the last gain of more than that, and the restored best is in
+     * the result and the model file */
+    assert_run("train blobs.csv --hidden 8 --epochs 200 --batch 16 --lr 0.05 --val-split 0.3 "
+               "--patience 1 --min-delta 0.01 --restore-best --json --out es.st", 0);
+    int epochs = (int)json_number(out, "epochs"), best = (int)json_number(out, "best_epoch");
+    assert_non_null(strstr(out, "\"stopped\": \"early\""));
+    assert_int_equal(epochs, best + 1);
+    assert_non_null(strstr(out, "\"restored_best\": true"));
+    assert_run("info es.st", 0);
+    assert_non_null(strstr(out, "restore_best: yes"));
+    /* a huge rate: the loss turns NaN; skipped, the run goes on to exit 0 */
+    assert_run("train blobs.csv --hidden 8 --optim sgd --lr 1e30 --epochs 2 --batch 50 "
+               "--on-nonfinite skip --json --out skip.st", 0);
+    assert_true(json_number(out, "skipped") > 0);
+    assert_int_equal((int)json_number(out, "steps") + (int)json_number(out, "skipped"), 6);
+}
+
 static void test_gradcheck_passes(void **state)
 {
     (void)state;
@@ -577,6 +633,113 @@ static void test_gradcheck_passes(void **state)
     assert_run("gradcheck --json", 0);
     assert_int_equal((int)json_number(out, "failed"), 0);
     assert_non_null(strstr(out, "\"op\": \"cross_entropy\""));
+}
+
+/* Every "max_rel_err" of a gradcheck --json text below `bound`; returns how
+ * many there were. */
+static int all_rel_errs_below(const char *json, double bound)
+{
+    int n = 0;
+    for (const char *p = strstr(json, "\"max_rel_err\": "); p;
+         p = strstr(p + 1, "\"max_rel_err\": ")) {
+        double v = strtod(p + strlen("\"max_rel_err\": "), NULL);
+        if (!(v < bound))
+            fail_msg("max_rel_err %g is not below %g", v, bound);
+        n++;
+    }
+    return n;
+}
+
+static void test_gradcheck_double_by_default(void **state)
+{
+    (void)state;
+    assert_run("gradcheck --json", 0);
+    assert_non_null(strstr(out, "\"precision\": \"F64\""));
+    assert_true(all_rel_errs_below(out, 1e-6) >= 30);
+    assert_run("gradcheck --json --float", 0);
+    assert_non_null(strstr(out, "\"precision\": \"F32\""));
+    assert_true(all_rel_errs_below(out, 1e-2) >= 30);
+    /* float's errors are float's: some op's is above double's bound */
+    bool above = false;
+    for (const char *p = strstr(out, "\"max_rel_err\": "); p && !above;
+         p = strstr(p + 1, "\"max_rel_err\": "))
+        above = strtod(p + strlen("\"max_rel_err\": "), NULL) > 1e-6;
+    assert_true(above);
+    /* a step too large for a kink's neighbourhood still gives a verdict */
+    assert_run("gradcheck --op relu --eps 1e-1", 0);
+}
+
+/* --explain works for every op of the suite, and shows both precisions. */
+static void test_gradcheck_explains_every_op(void **state)
+{
+    static char ops[1 << 16];
+    (void)state;
+    assert_run("gradcheck --json", 0);
+    memcpy(ops, out, sizeof ops);
+    int n = 0;
+    for (const char *p = strstr(ops, "\"op\": \""); p; p = strstr(p + 1, "\"op\": \"")) {
+        char name[64], args[128];
+        sscanf(p + strlen("\"op\": \""), "%63[^\"]", name);
+        snprintf(args, sizeof args, "gradcheck --explain %s", name);
+        assert_run(args, 0);
+        assert_non_null(strstr(out, "n_k = (s(x_k + e) - s(x_k - e)) / (2e)"));
+        assert_non_null(strstr(out, "rel_k = |a_k - n_k| / (|n_k| + atol / rtol)"));
+        assert_non_null(strstr(out, "  1e-01 "));
+        assert_non_null(strstr(out, "  1e-10 "));
+        assert_non_null(strstr(out, "step lost")); /* float, at 1e-10 */
+        assert_non_null(strstr(out, "PASS"));
+        n++;
+    }
+    assert_true(n >= 30);
+    assert_run("gradcheck --explain nosuch", 2);
+    assert_non_null(strstr(err, "unknown op 'nosuch'"));
+    assert_run("gradcheck --explain relu --json", 2);
+}
+
+/* gradcheck's help speaks of its own options, not of train's. */
+static void test_gradcheck_help_in_its_own_words(void **state)
+{
+    (void)state;
+    assert_run("gradcheck --help", 0);
+    assert_non_null(strstr(out, "--seed N"));
+    assert_non_null(strstr(out, "random inputs"));
+    assert_non_null(strstr(out, "--float"));
+    assert_non_null(strstr(out, "--explain NAME"));
+    assert_null(strstr(out, "shuffling"));
+    assert_null(strstr(out, "batch"));
+    assert_run("train --help", 0);
+    assert_non_null(strstr(out, "shuffling"));
+    assert_null(strstr(out, "--explain"));
+}
+
+static void test_graph_writes_dot_that_dot_draws(void **state)
+{
+    (void)state;
+    assert_run("graph 4-8-3 --batch 5", 0);
+    assert_non_null(strstr(out, "digraph cgrad {"));
+    assert_non_null(strstr(out, "0.weight\\n[8, 4]\\nneeds grad"));
+    assert_non_null(strstr(out, "cross_entropy\\n[]\\nloss (root)"));
+    assert_non_null(strstr(out, "[label=\" [5, 8]\"]"));
+    assert_run("graph 4-8-3:dropout=0.5 --loss mse --out g.dot", 0);
+    char cmd[PATH_MAX + 64];
+    snprintf(cmd, sizeof cmd, "cd '%s' && dot -Tsvg g.dot -o g-by-dot.svg", dir);
+    assert_int_equal(system(cmd), 0);
+    read_file("g.dot", out, sizeof out);
+    assert_non_null(strstr(out, "mse_loss"));
+    assert_non_null(strstr(out, "dropout"));
+    read_file("g-by-dot.svg", out, sizeof out);
+    assert_non_null(strstr(out, "<svg"));
+    assert_run("graph 4-8-3 --out g.svg", 0);
+    read_file("g.svg", out, sizeof out);
+    assert_non_null(strstr(out, "<svg"));
+    /* a model file, with its own parameter names */
+    assert_run("train blobs.csv --hidden 6 --epochs 1 --quiet --out graph.st", 0);
+    assert_run("graph graph.st", 0);
+    assert_non_null(strstr(out, "2.weight\\n[3, 6]"));
+    assert_run("graph 4-8-3 --out g.png", 2);
+    assert_run("graph no-such-thing", 2);
+    assert_non_null(strstr(err, "not a model spec"));
+    assert_run("graph", 2);
 }
 
 int main(void)
@@ -596,7 +759,12 @@ int main(void)
         cmocka_unit_test(test_bad_files_exit_1_naming_them),
         cmocka_unit_test(test_nan_loss_stops_with_advice),
         cmocka_unit_test(test_ctrl_c_saves_and_exits_130),
+        cmocka_unit_test(test_early_stopping_and_nonfinite_skip),
         cmocka_unit_test(test_gradcheck_passes),
+        cmocka_unit_test(test_gradcheck_double_by_default),
+        cmocka_unit_test(test_gradcheck_explains_every_op),
+        cmocka_unit_test(test_gradcheck_help_in_its_own_words),
+        cmocka_unit_test(test_graph_writes_dot_that_dot_draws),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

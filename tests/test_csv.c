@@ -190,6 +190,96 @@ static void test_csv_model_class_names(void **state)
     cg_dataset_free(ds);
 }
 
+/* ---- a model's inputs ------------------------------------------------------ */
+
+static const char *const iris_names[] = {"sepal_wid", "sepal_len"};
+
+static void test_csv_model_inputs_by_header_name(void **state)
+{
+    (void)state;
+    /* the training file itself: label column ignored, columns by name */
+    struct cg_csv_options o = {.task = CG_TASK_NONE, .feature_names = iris_names,
+                               .n_inputs = 2};
+    cg_dataset *ds = cg_csv_load(CSV("iris_small.csv"), &o);
+    assert_non_null(ds);
+    assert_int_equal(cg_dataset_features(ds), 2);
+    assert_string_equal(cg_dataset_feature_name(ds, 0), "sepal_wid");
+    assert_near(feature(ds, 0, 0), (cg_float)3.5, 0);
+    assert_near(feature(ds, 0, 1), (cg_float)5.1, 0);
+    cg_dataset_free(ds);
+    /* a name the header lacks while others are there: refused */
+    static const char *const renamed[] = {"sepal_len", "petal"};
+    o.feature_names = renamed;
+    assert_null(cg_csv_load(CSV("iris_small.csv"), &o));
+    assert_errmsg_contains("iris_small.csv: no column 'petal'");
+    assert_int_equal(cg_errcode(), CG_ERR_FORMAT);
+}
+
+static void test_csv_model_inputs_by_position(void **state)
+{
+    (void)state;
+    const char *path = "/tmp/cgrad_test_csv_inputs.csv";
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("a,species,b\n1,x,2\n3,y,4\n", f);
+    fclose(f);
+    /* no names stored: one column more than the model takes is the label */
+    struct cg_csv_options o = {.task = CG_TASK_NONE, .n_inputs = 2};
+    cg_dataset *ds = cg_csv_load(CSV("iris_small.csv"), &o);
+    assert_non_null(ds);
+    assert_int_equal(cg_dataset_features(ds), 2);
+    assert_near(feature(ds, 1, 1), (cg_float)3.2, 0);
+    cg_dataset_free(ds);
+    /* the model's label column by name, wherever it is */
+    o.label = "species";
+    ds = cg_csv_load(path, &o);
+    assert_non_null(ds);
+    assert_near(feature(ds, 1, 0), 3, 0);
+    assert_near(feature(ds, 1, 1), 4, 0);
+    cg_dataset_free(ds);
+    /* names that the header does not hold at all: by position too */
+    o.feature_names = (const char *const[]){"0", "2"};
+    ds = cg_csv_load(path, &o);
+    assert_non_null(ds);
+    assert_near(feature(ds, 0, 1), 2, 0);
+    cg_dataset_free(ds);
+    /* exactly the model's count: every column */
+    o.n_inputs = 3;
+    o.feature_names = NULL;
+    assert_null(cg_csv_load(path, &o));   /* 'x' is not a number */
+    assert_errmsg_contains("column 2 'species': 'x' is not a number");
+    o.n_inputs = 5;
+    assert_null(cg_csv_load(path, &o));
+    assert_errmsg_contains("3 columns, but the model takes 5 features");
+    assert_int_equal(cg_errcode(), CG_ERR_FORMAT);
+    /* only with task NONE */
+    o.task = CG_TASK_CLASSIFY;
+    assert_null(cg_csv_load(path, &o));
+    assert_int_equal(cg_errcode(), CG_ERR_ARG);
+    unlink(path);
+}
+
+static void test_csv_from_a_stream(void **state)
+{
+    (void)state;
+    FILE *f = fopen(CSV("iris_small.csv"), "rb");
+    assert_non_null(f);
+    cg_dataset *ds = cg_csv_load_stream(f, "stdin", NULL);
+    assert_non_null(ds);
+    assert_int_equal(cg_dataset_classes(ds), 3);
+    assert_near(feature(ds, 0, 0), (cg_float)5.1, 0);
+    assert_true(feof(f));            /* read to the end, and left open */
+    assert_int_equal(fclose(f), 0);
+    cg_dataset_free(ds);
+    f = fopen(CSV("bad_word.csv"), "rb");
+    assert_non_null(f);
+    assert_null(cg_csv_load_stream(f, "stdin", NULL));
+    assert_errmsg_contains("stdin:3: column 2 'b': 'abc' is not a number");
+    fclose(f);
+    assert_null(cg_csv_load_stream(NULL, "stdin", NULL));
+    assert_int_equal(cg_errcode(), CG_ERR_ARG);
+}
+
 static void test_csv_numbers(void **state)
 {
     (void)state;
@@ -413,10 +503,19 @@ static cg_dataset *load_quoted(void *ctx)
     return cg_csv_load(CSV("quoted.csv"), NULL);
 }
 
+static cg_dataset *load_inputs_by_name(void *ctx)
+{
+    (void)ctx;
+    struct cg_csv_options o = {.task = CG_TASK_NONE, .feature_names = iris_names,
+                               .n_inputs = 2};
+    return cg_csv_load(CSV("iris_small.csv"), &o);
+}
+
 static void test_csv_every_allocation_failure_is_clean(void **state)
 {
     (void)state;
     cg_test_walk_dataset_allocations(load_quoted, NULL, 1000);
+    cg_test_walk_dataset_allocations(load_inputs_by_name, NULL, 1000);
 }
 
 int main(void)
@@ -430,6 +529,9 @@ int main(void)
         cmocka_unit_test(test_csv_regression_targets),
         cmocka_unit_test(test_csv_features_only),
         cmocka_unit_test(test_csv_model_class_names),
+        cmocka_unit_test(test_csv_model_inputs_by_header_name),
+        cmocka_unit_test(test_csv_model_inputs_by_position),
+        cmocka_unit_test(test_csv_from_a_stream),
         cmocka_unit_test(test_csv_numbers),
         cmocka_unit_test(test_csv_large_file_across_chunks),
         cmocka_unit_test(test_csv_rejects_missing_file),

@@ -1,8 +1,11 @@
 /* Tests of the graph machinery (autograd/graph.c): gradient accumulation,
  * reachability, backward's errors, arena reuse, NULL propagation, grad
- * mode, custom ops. */
+ * mode, custom ops, the graph as Graphviz DOT. */
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cg_test.h"
 
@@ -353,6 +356,83 @@ static void test_graphs_on_two_threads(void **state)
     assert_memory_not_equal(jobs[0].grad, jobs[1].grad, sizeof jobs[0].grad);
 }
 
+/* ---- cg_graph_dot ----------------------------------------------------------- */
+
+/* The DOT of loss = mean(relu(x @ w^T + b) * w2) with a node made after the
+ * loss that the loss does not depend on. */
+static void dot_of_small_net(char **buf, size_t *len)
+{
+    cg_graph *g = cg_graph_new();
+    cg_tensor *w = cg_param_new(2, (int[]){3, 2}), *b = cg_param_new(1, (int[]){3});
+    cg_tensor *x = cg_graph_tensor(g, 2, (int[]){4, 2});
+    cg_tensor *h = cg_relu(g, cg_linear(g, x, w, b));
+    cg_tensor *loss = cg_mean(g, cg_mul(g, h, h));
+    struct cg_dot_name names[] = {{w, "w"}, {b, "b \"bias\""}};
+    FILE *f = open_memstream(buf, len);
+
+    assert_non_null(cg_tanh(g, h)); /* not on the loss's path */
+    assert_non_null(f);
+    assert_int_equal(cg_graph_dot(g, loss, names, 2, f), CG_OK);
+    fclose(f);
+    /* the picture leaves the graph as it was: backward still runs once */
+    assert_int_equal(cg_backward(g, loss), CG_OK);
+    cg_graph_free(g);
+    cg_tensor_free(w);
+    cg_tensor_free(b);
+}
+
+static size_t count_of(const char *s, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(s, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+static void test_graph_dot_draws_the_loss_path(void **state)
+{
+    (void)state;
+    size_t len = 0;
+    char *dot = NULL;
+    dot_of_small_net(&dot, &len);
+    assert_non_null(strstr(dot, "digraph cgrad {"));
+    assert_non_null(strstr(dot, "label=\"w\\n[3, 2]\\nneeds grad\""));
+    assert_non_null(strstr(dot, "b \\\"bias\\\"")); /* quotes escaped */
+    assert_non_null(strstr(dot, "input\\n[4, 2]\\nno grad"));
+    assert_non_null(strstr(dot, "mean\\n[]\\nloss (root)"));
+    assert_null(strstr(dot, "tanh"));        /* off the loss's path */
+    assert_int_equal(count_of(dot, " -> "), 3 + 1 + 2 + 1); /* linear, relu, mul(h, h), mean */
+    assert_int_equal(count_of(dot, "[label=\" [4, 3]\"]"), 1 + 2 + 1);
+    assert_int_equal(count_of(dot, "style=dashed"), 2); /* x and its edge */
+
+    /* Graphviz reads it (scripts/deps.sh installs graphviz for make test) */
+    char path[] = "/tmp/cgrad_dot_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, dot, len), (ssize_t)len);
+    close(fd);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "dot -Tsvg %s -o /dev/null", path);
+    int rc = system(cmd);
+    remove(path);
+    if (rc != 0)
+        fail_msg("dot -Tsvg rejected the picture (or Graphviz is missing): status %d", rc);
+    free(dot);
+}
+
+static void test_graph_dot_errors(void **state)
+{
+    (void)state;
+    cg_graph *g = cg_graph_new();
+    cg_tensor *w = cg_param_new(1, (int[]){2});
+    assert_int_equal(cg_graph_dot(NULL, NULL, NULL, 0, stdout), CG_ERR_ARG);
+    assert_int_equal(cg_graph_dot(g, NULL, NULL, 0, NULL), CG_ERR_ARG);
+    assert_int_equal(cg_graph_dot(g, w, NULL, 0, stdout), CG_ERR_ARG);
+    assert_errmsg_contains("the root is a leaf");
+    cg_graph_free(g);
+    cg_tensor_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -366,6 +446,8 @@ int main(void)
         cmocka_unit_test(test_arena_leaf_gets_input_gradient),
         cmocka_unit_test(test_custom_op),
         cmocka_unit_test(test_graphs_on_two_threads),
+        cmocka_unit_test(test_graph_dot_draws_the_loss_path),
+        cmocka_unit_test(test_graph_dot_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

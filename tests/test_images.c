@@ -443,6 +443,87 @@ static void test_images_every_allocation_failure_is_clean(void **state)
     cg_test_walk_dataset_allocations(load_pets, NULL, 1000);
 }
 
+/* ---- listing (cg_image_files) ------------------------------------------------- */
+
+static void test_image_files_lists_every_image_sorted(void **state)
+{
+    (void)state;
+    static const char *const want[] = {"tree/a/10.PNG", "tree/a/2.png", "tree/a/deep/z.bmp",
+                                       "tree/b.png"};
+    char **paths;
+    size_t n;
+    make_dir("tree");
+    make_dir("tree/a");
+    make_dir("tree/a/deep");
+    make_dir("tree/.hidden");
+    write_image("tree/b.png", 2, 2, 1, (uint8_t[]){9}, false);
+    write_image("tree/a/2.png", 2, 2, 1, (uint8_t[]){9}, false);
+    write_image("tree/a/10.PNG", 2, 2, 1, (uint8_t[]){9}, false);
+    write_image("tree/a/deep/z.bmp", 2, 2, 1, (uint8_t[]){9}, true);
+    write_image("tree/.hidden/x.png", 2, 2, 1, (uint8_t[]){9}, false);
+    FILE *f = fopen(at(0, "tree/notes.txt"), "w");
+    assert_non_null(f);
+    fclose(f);
+
+    assert_int_equal(cg_image_files(at(1, "tree//"), &paths, &n), CG_OK);
+    assert_int_equal(n, 4);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(paths[i], at(0, want[i]));
+    cg_image_files_free(paths, n);
+    assert_true(cg_image_is_file_name("x/Y.JpEg"));
+    /* one file that is not there, as predict may be given */
+    cg_float px[4];
+    assert_int_equal(cg_image_load_features(at(0, "tree/none.png"), 2, 2, 1, px), CG_ERR_IO);
+    assert_errmsg_contains("tree/none.png: cannot open: No such file or directory");
+    assert_false(cg_image_is_file_name("x.png/notes"));
+
+    /* a folder without images is no error; a missing one is */
+    assert_int_equal(cg_image_files(at(0, "tree/a/deep/.."), &paths, &n), CG_OK);
+    assert_int_equal(n, 3);
+    cg_image_files_free(paths, n);
+    assert_int_equal(cg_image_files(at(0, "tree/none"), &paths, &n), CG_ERR_IO);
+    assert_errmsg_contains("tree/none: cannot open");
+    assert_null(paths);
+}
+
+static void test_image_files_refuses_a_link_loop(void **state)
+{
+    (void)state;
+    char **paths;
+    size_t n;
+    make_dir("loop");
+    write_image("loop/x.png", 2, 2, 1, (uint8_t[]){9}, false);
+    assert_int_equal(symlink(".", at(0, "loop/self")), 0);
+    assert_int_equal(cg_image_files(at(1, "loop"), &paths, &n), CG_ERR_FORMAT);
+    assert_errmsg_contains("loop/self: a folder inside itself");
+}
+
+static void test_image_files_out_of_memory_is_clean(void **state)
+{
+    (void)state;
+    char **paths = NULL;
+    size_t n = 0;
+    long tries = 0;
+    write_image("pets/cat/e.png", 2, 2, 1, (uint8_t[]){9}, false);   /* a few files */
+    for (;; tries++) {
+        cg_test_alloc_install(tries, CG_TEST_ALLOC_ONCE | CG_TEST_ALLOC_NO_REALLOC);
+        cg_status st = cg_image_files(at(0, "pets"), &paths, &n);
+        cg_test_alloc_remove();
+        if (st == CG_OK)
+            break;
+        assert_int_equal(st, CG_ERR_NOMEM);
+        assert_int_equal(cg_test_alloc.live, 0);
+        assert_true(tries < 1000);
+    }
+    assert_int_equal(n, 4);
+    cg_test_alloc_resume();
+    cg_image_files_free(paths, n);
+    cg_test_alloc_remove();
+    assert_int_equal(cg_test_alloc.live, 0);
+    assert_int_equal(unlink(at(0, "pets/cat/e.png")), 0);
+    assert_true(tries > 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -460,6 +541,9 @@ int main(void)
         cmocka_unit_test(test_images_rejects_jpeg_of_too_many_scans),
         cmocka_unit_test(test_images_rejects_bad_options),
         cmocka_unit_test(test_images_every_allocation_failure_is_clean),
+        cmocka_unit_test(test_image_files_lists_every_image_sorted),
+        cmocka_unit_test(test_image_files_refuses_a_link_loop),
+        cmocka_unit_test(test_image_files_out_of_memory_is_clean),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -139,6 +139,46 @@ static void test_model_round_trip_is_bit_exact(void **state)
     cg_model_free(m);
 }
 
+/* The input columns' names travel with the model; a count that does not
+ * fit the input size is refused when saving and when loading. */
+static void test_model_feature_names_round_trip(void **state)
+{
+    const char *path = tmp_path("f.safetensors"), *bad = tmp_path("f-bad.safetensors");
+    const char *features[] = {"sepal length", "sepal_width", "petal,length", "\"w\""};
+    struct cg_model_meta meta = {0}, got = {0};
+    cg_model *m = cg_model_from_spec("4-3"), *m2;
+    (void)state;
+
+    meta.features = features;
+    meta.n_features = 3;
+    assert_int_equal(cg_model_save(m, path, &meta), CG_ERR_ARG);
+    assert_errmsg_contains("3 feature names for 4 inputs");
+    meta.n_features = 4;
+    assert_int_equal(cg_model_save(m, path, &meta), CG_OK);
+    m2 = cg_model_load(path, &got);
+    assert_non_null(m2);
+    assert_int_equal(got.n_features, 4);
+    for (int i = 0; i < 4; i++)
+        assert_string_equal(got.features[i], features[i]);
+    assert_int_equal(got.n_extra, 0);   /* a key of its own, not an extra */
+    cg_model_meta_deinit(&got);
+    cg_model_free(m2);
+
+    /* a file written by someone else with two names for four inputs */
+    const struct cg_param *p;
+    int np;
+    p = cg_model_params(m, &np);
+    const struct cg_named_tensor t[] = {{p[0].name, p[0].tensor}, {p[1].name, p[1].tensor}};
+    const struct cg_meta_kv kv[] = {{"format", "cgrad"}, {"spec", "4-3"},
+                                    {"features", "[\"a\", \"b\"]"}};
+    assert_int_equal(np, 2);
+    assert_int_equal(cg_safetensors_save(bad, t, 2, kv, 3), CG_OK);
+    assert_null(cg_model_load(bad, &got));
+    assert_int_equal(cg_errcode(), CG_ERR_FORMAT);
+    assert_errmsg_contains("\"features\" has 2 names for 4 inputs");
+    cg_model_free(m);
+}
+
 static void test_safetensors_round_trip_and_lookup(void **state)
 {
     const char *path = tmp_path("t.safetensors");
@@ -520,8 +560,10 @@ static void test_write_into_read_only_directory_fails_cleanly(void **state)
     char ro[128], path[160];
     cg_model *m;
     (void)state;
-    if (geteuid() == 0)
-        skip();   /* root writes into read-only folders */
+    if (geteuid() == 0) {
+        cg_test_skipping("running as root, who may write into read-only folders");
+        skip();
+    }
     snprintf(ro, sizeof ro, "%s/ro", dir);
     assert_int_equal(mkdir(ro, 0555), 0);
     snprintf(path, sizeof path, "%s/m.safetensors", ro);
@@ -571,7 +613,7 @@ static void test_failed_write_leaves_old_file_unchanged(void **state)
 static void test_out_of_memory_at_every_allocation(void **state)
 {
     const char *path = tmp_path("oom.safetensors");
-    const char *classes[] = {"a", "b"};
+    const char *classes[] = {"a", "b"}, *features[] = {"x", "y", "z"};
     struct cg_model_meta meta = {0}, got = {0};
     cg_model *m = cg_model_from_spec("3-4-2"), *m2 = NULL;
     bool saved = false, loaded = false;
@@ -579,6 +621,8 @@ static void test_out_of_memory_at_every_allocation(void **state)
 
     meta.classes = classes;
     meta.n_classes = 2;
+    meta.features = features;
+    meta.n_features = 3;
     for (int n = 0; n < 200 && !(saved && loaded); n++) {
         cg_status st;
         cg_test_alloc_install(n, CG_TEST_ALLOC_NO_REALLOC);
@@ -630,6 +674,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_model_round_trip_is_bit_exact),
+        cmocka_unit_test(test_model_feature_names_round_trip),
         cmocka_unit_test(test_save_gives_the_usual_file_mode),
         cmocka_unit_test(test_safetensors_round_trip_and_lookup),
         cmocka_unit_test(test_header_is_padded_to_8),

@@ -1,0 +1,2 @@
+# expect: sign
+s/param\[k\] -= /param[k] += /

@@ -1,0 +1,2 @@
+# expect: assign
+s/dx\[i\] += dy\[i\];/dx[i] = dy[i];/

@@ -1,0 +1,2 @@
+# expect: sign
+s/yr\[j\] \* (dyr\[j\] - dot)/yr[j] * (dot - dyr[j])/
