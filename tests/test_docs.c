@@ -52,7 +52,7 @@ static const struct doc_case data_cases[] = {
     {"a model's column missing",
      "sed '1s/petal_width/pw/' examples/data/iris.csv >f.csv && cgrad predict named.st f.csv"},
     {"too many or too few columns",
-     "paste -d, examples/data/iris.csv examples/data/iris.csv | cut -d, -f1-6 >f.csv && "
+     "paste -d, examples/data/iris.csv examples/data/iris.csv | cut -d, -f1-6 | tail -n +2 >f.csv && "
      "cgrad predict iris.st f.csv"},
 };
 
@@ -71,7 +71,8 @@ static const struct doc_case cli_cases[] = {
      "sed '1s/petal_width/pw/' examples/data/iris.csv >new.csv && "
      "cgrad predict named.st new.csv"},
     {"six.csv: 6 columns",
-     "paste -d, examples/data/iris.csv examples/data/iris.csv | cut -d, -f1-6 >six.csv && "
+     "paste -d, examples/data/iris.csv examples/data/iris.csv | cut -d, -f1-6 | tail -n +2 "
+     ">six.csv && "
      "cgrad predict iris.st six.csv"},
     /* not checked: a placeholder, and numbers of a long Fashion-MNIST run */
     {"cgrad: ...", NULL},

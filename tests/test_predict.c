@@ -113,9 +113,9 @@ static void test_predict_on_the_training_file(void **state)
                   " --lr 0.01 --quiet --out front.st && cgrad predict front.st front.csv "
                   "| head -n 1");
     assert_non_null(strstr(cli.out, "front.csv:1  setosa "));
-    /* two columns too many */
+    /* two columns too many, and no header to find the columns by name */
     cg_cli_expect(&cli, 1, "paste -d, examples/data/iris.csv examples/data/iris.csv "
-                  "| cut -d, -f1-6 >six.csv && cgrad predict iris.st six.csv");
+                  "| cut -d, -f1-6 | tail -n +2 >six.csv && cgrad predict iris.st six.csv");
     assert_string_equal(cli.err, "cgrad: six.csv: 6 columns, but the model takes 4 features "
                         "(and at most one label column)\n");
 }
@@ -136,8 +136,11 @@ static void test_predict_finds_columns_by_stored_names(void **state)
                   "examples/data/iris.csv >shuffled.csv && cgrad predict named.st "
                   "shuffled.csv --top 3 | sed 's/^[^ ]*//'");
     assert_string_equal(cli.out, want);
-    /* ... and a model without names reads them by position: wrong here */
-    cg_cli_expect(&cli, 1, "cgrad predict iris.st shuffled.csv");
+    /* ... and cgrad train stores the names too */
+    cg_cli_expect(&cli, 0, "cgrad predict iris.st shuffled.csv --top 3 | sed 's/^[^ ]*//'");
+    assert_string_equal(cli.out, want);
+    /* without a header the columns are taken by position: 6 is a count refused */
+    cg_cli_expect(&cli, 1, "tail -n +2 shuffled.csv >bare.csv && cgrad predict named.st bare.csv");
     /* a column renamed: refused, not paired by position */
     cg_cli_expect(&cli, 1, "sed '1s/petal_width/pw/' examples/data/iris.csv >renamed.csv && "
                   "cgrad predict named.st renamed.csv");

@@ -214,11 +214,14 @@ static void test_fit_writes_the_bits_of_cgrad_train(void **state)
 {
     (void)state;
 #ifdef CG_DOUBLE
-    skip();   /* the cgrad program is the float build */
+    cg_test_skipping("the cgrad program is the float build: compared in the float run");
+    skip();
 #endif
     const char *cgrad = cgrad_program();
-    if (!cgrad)
+    if (!cgrad) {
+        cg_test_skipping("no build/cgrad to compare with");
         skip();
+    }
     char cmd[PATH_MAX * 2], data[PATH_MAX];
     snprintf(cmd, sizeof cmd, "cd %s && %s train blobs.csv --hidden 16,8 --dropout 0.1 "
              "--epochs 6 --batch 16 --val-split 0.2 --optim sgd --momentum 0.9 --lr 0.05 "
