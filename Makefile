@@ -77,10 +77,11 @@ BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 # objects were -fPIE already; -fPIC differs from that only in letting another
 # library interpose our functions, which -fno-semantic-interposition turns off
 # again (gcc then inlines and calls directly as before). Measured with
-# callgrind (bench/run.sh's tiny step, release build): 17,028 instructions a
-# step without -fPIC, 17,028 with these flags (17,029 with -fPIC alone), and
-# 17,098 through libcgrad.so. So one compile serves both libraries: a second
-# one for the .so would double the library's build time for nothing.
+# callgrind (bench/run.sh's tiny step, release build, one source tree):
+# 16,612 instructions a step without -fPIC, 16,612 with these flags (16,613
+# with -fPIC alone), and 16,682 through libcgrad.so. So one compile serves
+# both libraries: a second one for the .so would double the library's build
+# time for nothing.
 # Soname: before 1.0 every minor version may change the ABI, so 0.1.x is
 # libcgrad.so.0.1; from 1.0 on, the major version alone.
 PIC_CFLAGS := -fPIC -fno-semantic-interposition
