@@ -244,8 +244,9 @@ FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS  = -std=c11 -O1 -g -fno-omit-frame-pointer $(WARN) -D_POSIX_C_SOURCE=200809L \
                -I. $(PKG_CFLAGS) $(FUZZ_SAN)
 FUZZ_SRC    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
-# the option-parser target needs cli/
-FUZZ_SRC    := $(if $(CLI_SRC),$(FUZZ_SRC),$(filter-out tests/fuzz/fuzz_cli.c,$(FUZZ_SRC)))
+# the option-parser, model-file and checkpoint targets need cli/
+FUZZ_CLI_TARGETS = tests/fuzz/fuzz_cli.c tests/fuzz/fuzz_modelfile.c tests/fuzz/fuzz_checkpoint.c
+FUZZ_SRC    := $(if $(CLI_SRC),$(FUZZ_SRC),$(filter-out $(FUZZ_CLI_TARGETS),$(FUZZ_SRC)))
 FUZZ_BINS   := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_DIR)/%)
 FUZZ_LIB    := $(FUZZ_DIR)/libcgrad-fuzz.a
 # cli/main.c is compiled with its main() renamed (libFuzzer has the main);
@@ -274,7 +275,9 @@ $(FUZZ_LIB64): $(LIB_SRC:%.c=$(FUZZ_DIR)/obj64/%.o)
 	$(say) CG64 $@
 	$(Q)rm -f $@.in && $(AR) rcs $@.in $^ && $(call rename64,$@.in,$@)
 
-$(FUZZ_DIR)/fuzz_cli: $(FUZZ_CLI_OBJ) $(FUZZ_LIB64)
+# the cgrad program's objects (gradcheck links the renamed double library)
+$(FUZZ_DIR)/fuzz_cli $(FUZZ_DIR)/fuzz_modelfile $(FUZZ_DIR)/fuzz_checkpoint: $(FUZZ_CLI_OBJ) \
+    $(FUZZ_LIB64)
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(FUZZ_LIB)
 	$(say) FUZZ $@
@@ -294,7 +297,8 @@ fuzz:
 	@$(MAKE) --no-print-directory fuzz-run FUZZ_SECONDS=$(FUZZ_SECONDS)
 
 # ---- valgrind ------------------------------------------------------------------
-# The end-to-end tests of the cgrad program (tests/test_cli.c), run against a
+# The end-to-end tests of the cgrad program (tests/test_cli.c and the hostile
+# inputs of tests/test_hostile.c), run against a
 # wrapper that execs the normal build's cgrad under memcheck: any error or
 # definite leak exits 99 (the test sees a wrong exit status) and is logged
 # in $(BUILD)/valgrind/ (checked after the run).
@@ -305,12 +309,14 @@ VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-k
 valgrind-run:
 	@if [ -z "$(CLI)" ] || [ ! -f tests/test_cli.c ]; then \
 	    echo "valgrind: no cli/ or tests/test_cli.c yet: skipped"; exit 0; fi; \
-	$(MAKE) --no-print-directory $(CLI) $(BUILD)/tests/f32/test_cli && \
+	$(MAKE) --no-print-directory $(CLI) $(BUILD)/tests/f32/test_cli \
+	    $(BUILD)/tests/f32/test_hostile && \
 	rm -rf $(BUILD)/valgrind && mkdir -p $(BUILD)/valgrind && \
 	printf '#!/bin/sh\nexec $(VALGRIND) --log-file=%s/vg.%%p.log %s "$$@"\n' \
 	    "$$(cd $(BUILD)/valgrind && pwd)" "$$(cd $(BUILD) && pwd)/cgrad" \
 	    > $(BUILD)/valgrind/cgrad && chmod +x $(BUILD)/valgrind/cgrad && \
-	BUILD=$(BUILD)/valgrind tests/run.sh $(BUILD)/tests/f32/test_cli && \
+	BUILD=$(BUILD)/valgrind tests/run.sh $(BUILD)/tests/f32/test_cli \
+	    $(BUILD)/tests/f32/test_hostile && \
 	if grep -l . $(BUILD)/valgrind/vg.*.log 2>/dev/null; then \
 	    echo "valgrind: reports above (in $(BUILD)/valgrind/)"; \
 	    cat $(BUILD)/valgrind/vg.*.log; exit 1; fi; \

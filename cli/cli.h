@@ -41,6 +41,7 @@ int cli_predict(int argc, char **argv);
 int cli_gradcheck(int argc, char **argv);
 int cli_info(int argc, char **argv);
 int cli_graph(int argc, char **argv);
+int cli_export(int argc, char **argv);
 
 /* ---- JSON writer (json.c) ------------------------------------------------
  * A streaming writer that inserts the commas and escapes strings:
@@ -84,9 +85,9 @@ char *cli_history_csv(const struct cli_history *h);
 /* The CSV header: epoch,step,lr,train_loss,train_acc,val_loss,val_acc,seconds */
 extern const char cli_metrics_header[];
 
-/* Write a whole file atomically: to "path.tmp", flushed, renamed over path.
- * Returns CLI_OK, or prints the error naming the file and returns
- * CLI_RUNTIME. */
+/* Write a whole file with the library's one writer (cg_write_file: atomic
+ * for a regular file, in place for a device). Returns CLI_OK, or prints the
+ * error naming the file and returns CLI_RUNTIME. */
 int cli_write_file_atomic(const char *path, const char *data, size_t len);
 /* The history as a CSV file (atomic). */
 int cli_metrics_write(const char *path, const struct cli_history *h);

@@ -108,9 +108,8 @@ static void print_json(const struct cli_model_file *mf, const struct cg_eval_res
     cli_json_end(&j);
 }
 
-/* Load DATA as the model's training read its data. */
-static cg_dataset *load_data(const struct cli_model_file *mf, const struct cli_settings *s,
-                             const char *path)
+cg_dataset *cli_model_load_data(const struct cli_model_file *mf, const struct cli_settings *s,
+                                const char *path)
 {
     int given = s->format;
     int format = cli_detect_format(path, given);
@@ -155,7 +154,7 @@ int cli_eval(int argc, char **argv)
     if ((rc = cli_model_open(&mf, s.positional[0])) != CLI_OK)
         goto out;
     rc = CLI_RUNTIME;
-    if (!(ds = load_data(&mf, &s, s.positional[1])))
+    if (!(ds = cli_model_load_data(&mf, &s, s.positional[1])))
         goto out;
     int k = cg_model_output_size(mf.model);
     conf = calloc((size_t)k * (size_t)k, sizeof *conf);

@@ -250,6 +250,8 @@ int cli_gradcheck(int argc, char **argv)
     if (s.explain && cg_gradcheck_suite_find(s.explain) < 0)
         return unknown_op("--explain", s.explain);
     cg_set_blas_threads(s.threads);
+    if (cg_blas_reserve(NULL) != CG_OK)
+        return cli_error("%s", cg_errmsg());
     cg64_set_blas_threads(s.threads);
     if (s.explain)
         return explain(cg_gradcheck_suite_find(s.explain), &s);

@@ -111,6 +111,9 @@ cg_dataset *cli_load(const char *path, const struct cli_read *how, bool want_tes
         if (want_test) {
             ds = test;
             cg_dataset_free(train);
+            if (!ds)
+                return cli_error("%s: no t10k-images-idx3-ubyte[.gz] and "
+                                 "t10k-labels-idx1-ubyte[.gz] to evaluate on", path), NULL;
         } else {
             ds = train;
             if (idx_test)

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "options.h"
@@ -25,15 +27,53 @@ static const struct command commands[] = {
     {"gradcheck", CLI_CMD_GRADCHECK, cli_gradcheck, "check every op's gradient numerically"},
     {"info", CLI_CMD_INFO, cli_info, "show what a model file holds"},
     {"graph", CLI_CMD_GRAPH, cli_graph, "draw a model's autograd graph (Graphviz DOT or SVG)"},
+    {"export", CLI_CMD_EXPORT, cli_export, "write a model as one standalone C file"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
-/* "cgrad: <message>" on stderr, after what stdout holds, without a newline. */
+/* OpenBLAS starts its worker threads in its constructor, before main, and
+ * each takes a 128 MB buffer, retrying a failed mmap forever: under
+ * `ulimit -v` even `cgrad help` hung at 100% CPU (150 MB), and exit then
+ * waited for the stuck thread. cgrad owns OpenBLAS's thread count
+ * (--threads, cg_set_blas_threads), so when the address space is limited
+ * and OPENBLAS_NUM_THREADS is not set, the program starts itself again with
+ * OPENBLAS_NUM_THREADS=1, from a function in its .preinit_array: that runs
+ * before any shared library's constructor, but libc's start-up then resets
+ * the environment from the original array, so setenv() there would be lost.
+ * Without a limit (the normal case) nothing happens. */
+#if defined(__linux__) && defined(__GNUC__)
+static void blas_starts_single(int argc, char **argv, char **envp)
+{
+    static char *env[1024];
+    static char one[] = "OPENBLAS_NUM_THREADS=1";
+    struct rlimit rl;
+    int n = 0;
+
+    (void)argc;
+    if (getrlimit(RLIMIT_AS, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return;
+    for (; envp[n]; n++)
+        if (n == 1022 || strncmp(envp[n], "OPENBLAS_NUM_THREADS=", 21) == 0)
+            return;
+    memcpy(env, envp, (size_t)n * sizeof *env);
+    env[n] = one;
+    env[n + 1] = NULL;
+    execve("/proc/self/exe", argv, env);   /* returns only on failure: go on */
+}
+__attribute__((section(".preinit_array"), used))
+static void (*const preinit_blas)(int, char **, char **) = blas_starts_single;
+#endif
+
+/* "cgrad: <message>" on stderr, after what stdout holds, without a newline.
+ * Control characters (a file's text quoted in the message) are escaped
+ * with the library's cg_escape_text: every message is one line. */
 static void report(const char *fmt, va_list ap)
 {
+    char raw[4096], line[4096];
+    vsnprintf(raw, sizeof raw, fmt, ap);
     fflush(stdout);
     fputs("cgrad: ", stderr);
-    vfprintf(stderr, fmt, ap);
+    fputs(cg_escape_text(line, sizeof line, raw), stderr);
 }
 
 int cli_error(const char *fmt, ...)

@@ -48,30 +48,9 @@ char *cli_history_csv(const struct cli_history *h)
 
 int cli_write_file_atomic(const char *path, const char *data, size_t len)
 {
-    size_t n = strlen(path) + 5;
-    char *tmp = malloc(n);
-    if (!tmp)
-        return cli_error("%s: out of memory", path);
-    snprintf(tmp, n, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        int rc = cli_error("%s: cannot write: %s", tmp, strerror(errno));
-        free(tmp);
-        return rc;
-    }
-    bool ok = fwrite(data, 1, len, f) == len && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    int err = errno;
-    ok = (fclose(f) == 0) && ok;
-    if (ok && rename(tmp, path) != 0) {
-        err = errno;
-        ok = false;
-    }
-    if (!ok) {
-        remove(tmp);
-        free(tmp);
-        return cli_error("%s: cannot write: %s", path, strerror(err));
-    }
-    free(tmp);
+    cg_clear_error();
+    if (cg_write_file(path, data, len) != CG_OK)
+        return cli_error("%s", cg_errmsg()[0] ? cg_errmsg() : "out of memory");
     return CLI_OK;
 }
 

@@ -29,4 +29,18 @@ const char *cli_model_extra(const struct cli_model_file *mf, const char *key);
 /* Class c's name ("3" when the file has no names). */
 const char *cli_model_class(const struct cli_model_file *mf, int c, char *buf, size_t n);
 
+/* The model's outputs for rows samples x: [rows, in] (normalized), run on
+ * tr (made for mf->model), into y: [rows, out]: the class probabilities
+ * (softmax) to classify, the values to regress. */
+cg_status   cli_model_outputs(const struct cli_model_file *mf, cg_trainer *tr, const cg_float *x,
+                              int rows, cg_float *y);
+
+struct cli_settings;
+/* Load DATA at path as the model's training read its data (label column,
+ * classes, image size; an IDX folder means its t10k pair; s->format and
+ * s->label may override), checked against the model's sizes (eval.c). NULL
+ * after printing the error. */
+cg_dataset *cli_model_load_data(const struct cli_model_file *mf, const struct cli_settings *s,
+                                const char *path);
+
 #endif /* CG_CLI_MODEL_FILE_H */

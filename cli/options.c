@@ -47,6 +47,7 @@ enum { OPEN_LO = 1, OPEN_HI = 2 };   /* exclusive bounds of K_DOUBLE */
 #define GRADCHECK CLI_CMD_GRADCHECK
 #define INFO CLI_CMD_INFO
 #define GRAPH CLI_CMD_GRAPH
+#define EXPORT CLI_CMD_EXPORT
 #define OFF(field) offsetof(struct cli_settings, field)
 #define BIG 1e300
 
@@ -187,6 +188,20 @@ static const struct opt table[] = {
      NULL, "Output", "print one JSON object on stdout at the end"},
     {"quiet", K_TRUE, TRAIN | EVAL, OFF(quiet), 0, 0, 0, NULL, NULL, "Output",
      "print only the result"},
+    /* export (its own --out, a C file, given as -o too, and its own --json
+     * entry, so that the lines above stay as they were) */
+    {"out", K_STRING, EXPORT, OFF(c_out), 0, 0, 0, NULL, "FILE.c", "Output",
+     "the C file to write (-o FILE.c; required)"},
+    {"header", K_STRING, EXPORT, OFF(header), 0, 0, 0, NULL, "FILE.h", "Output",
+     "also write a header: the prototypes, sizes and stack bound"},
+    {"name", K_STRING, EXPORT, OFF(name), 0, 0, 0, NULL, "NAME", "Output",
+     "prefix of the generated symbols, a C identifier (default: FILE's name)"},
+    {"int8", K_TRUE, EXPORT, OFF(int8), 0, 0, 0, NULL, NULL, "Output",
+     "int8 weights with a float scale per row, int32 sums"},
+    {"check", K_STRING, EXPORT, OFF(check), 0, 0, 0, NULL, "DATA", "Output",
+     "compare the exported model with the float model on DATA"},
+    {"json", K_TRUE, EXPORT, OFF(json), 0, 0, 0, NULL, NULL, "Output",
+     "print the report as one JSON object"},
 };
 
 #define N_OPTS ((int)(sizeof table / sizeof table[0]))
@@ -219,6 +234,11 @@ static const struct command commands[] = {
      "on random inputs, in double precision; exit 1 if any fails. A failing check\n"
      "prints its worst element and the pattern of its errors (docs/LEARNING.md).",
      0, 0, {NULL, NULL}},
+    {CLI_CMD_EXPORT, "export", "MODEL -o FILE.c [options]",
+     "Write MODEL as one standalone C99 file: the weights as static const arrays,\n"
+     "the normalization baked in, and int NAME_predict(const float *x, float *out)\n"
+     "(docs/EXPORT.md).",
+     1, 1, {"MODEL", NULL}},
     {CLI_CMD_INFO, "info", "MODEL [options]",
      "Show a model file's architecture, parameter count, classes, normalization\n"
      "and training settings.",
@@ -454,6 +474,15 @@ static const struct opt *find_option(const char *name, size_t len)
     return NULL;
 }
 
+/* The table entry of export's --out (two entries are called "out"). */
+static const struct opt *find_export_out(void)
+{
+    for (int i = 0; i < N_OPTS; i++)
+        if (table[i].cmds == CLI_CMD_EXPORT && strcmp(table[i].name, "out") == 0)
+            return &table[i];
+    return NULL;
+}
+
 /* The message for an option getopt_long did not accept. */
 static int unknown_option(const char *cmd, const char *word)
 {
@@ -491,6 +520,51 @@ static int check_combinations(const char *cmd, const struct cli_settings *s)
     return CLI_OK;
 }
 
+/* No path the command writes may be one it reads (compared by device and
+ * inode through the data layer, so "./a.csv", a hard link or a file of an
+ * image folder count) or another path it writes: refused before anything
+ * is read or written. --checkpoint may be --resume: that file is read
+ * whole before it is replaced. */
+struct named_path {
+    const char *name, *path;
+};
+
+static int check_outputs(const char *cmd, bool eval, const struct cli_settings *s)
+{
+    struct named_path in[4], out[4];
+    int ni = 0, no = 0;
+
+    if (eval) {
+        in[ni++] = (struct named_path){"MODEL", s->positional[0]};
+        in[ni++] = (struct named_path){"DATA", s->positional[1]};
+        out[no++] = (struct named_path){"--confusion", s->confusion};
+    } else {
+        in[ni++] = (struct named_path){"DATA", s->positional[0]};
+        in[ni++] = (struct named_path){"--test", s->test};
+        in[ni++] = (struct named_path){"--init", s->init};
+        in[ni++] = (struct named_path){"--resume", s->resume};
+        out[no++] = (struct named_path){"--out", s->out};
+        out[no++] = (struct named_path){"--checkpoint", s->checkpoint};
+        out[no++] = (struct named_path){"--metrics", s->metrics};
+        out[no++] = (struct named_path){"--plot", s->plot};
+    }
+    for (int o = 0; o < no; o++) {
+        if (!out[o].path)
+            continue;
+        for (int i = 0; i < ni; i++)
+            if (in[i].path && !(out[o].path == s->checkpoint && in[i].path == s->resume) &&
+                cg_data_reads_file(in[i].path, out[o].path))
+                return cli_usage_error(cmd, "%s %s would overwrite %s %s, which this run "
+                                       "reads", out[o].name, out[o].path, in[i].name,
+                                       in[i].path);
+        for (int p = 0; p < o; p++)
+            if (out[p].path && cg_same_file(out[p].path, out[o].path))
+                return cli_usage_error(cmd, "%s and %s name the same file %s", out[p].name,
+                                       out[o].name, out[o].path);
+    }
+    return CLI_OK;
+}
+
 int cli_parse(enum cli_command cmd, int argc, char **argv, struct cli_settings *s)
 {
     const struct command *c = find_command(cmd);
@@ -513,9 +587,11 @@ int cli_parse(enum cli_command cmd, int argc, char **argv, struct cli_settings *
     optind = 0;   /* glibc: start afresh, argv[0] is the command name */
     for (;;) {
         int prev = optind ? optind : 1;
-        int v = getopt_long(argc, argv, ":h", longopts, NULL);
+        int v = getopt_long(argc, argv, cmd == CLI_CMD_EXPORT ? ":ho:" : ":h", longopts, NULL);
         if (v == -1)
             break;
+        if (v == 'o')   /* export's -o FILE.c is its --out */
+            v = 256 + (int)(find_export_out() - table);
         if (v == 'h') {
             cli_print_help(cmd, stdout);
             return -1;
@@ -548,7 +624,10 @@ int cli_parse(enum cli_command cmd, int argc, char **argv, struct cli_settings *
     }
     if (s->n_positional > c->max_pos)
         return cli_usage_error(c->name, "unexpected argument '%s'", s->positional[c->max_pos]);
-    return check_combinations(c->name, s);
+    int rc = check_combinations(c->name, s);
+    if (rc == CLI_OK && (cmd == CLI_CMD_TRAIN || cmd == CLI_CMD_EVAL))
+        rc = check_outputs(c->name, cmd == CLI_CMD_EVAL, s);
+    return rc;
 }
 
 /* ---- help --------------------------------------------------------------- */

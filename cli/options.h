@@ -28,6 +28,7 @@ enum cli_command {
     CLI_CMD_PREDICT   = 1 << 2,
     CLI_CMD_GRADCHECK = 1 << 3,
     CLI_CMD_INFO      = 1 << 4,
+    CLI_CMD_EXPORT    = 1 << 5,
     CLI_CMD_GRAPH     = 1 << 6
 };
 
@@ -105,6 +106,12 @@ struct cli_settings {
     bool        gc_float;           /* gradcheck in float, not double */
     const char *explain;            /* gradcheck --explain: the op */
     const char *graph_out;          /* graph: FILE.dot or FILE.svg; NULL: stdout */
+    /* export */
+    const char *c_out;              /* -o FILE.c */
+    const char *header;             /* --header FILE.h */
+    const char *name;               /* --name NAME */
+    bool        int8;
+    const char *check;              /* --check DATA */
     /* positional arguments, in order */
     char       *positional[CLI_MAX_POSITIONAL];
     int         n_positional;

@@ -106,11 +106,8 @@ static int flush(struct predictor *p)
     if (!p->pending)
         return CLI_OK;
     cg_norm_apply(&p->mf->norm, p->x, (size_t)p->pending);
-    struct cg_batch b = {p->x, NULL, NULL, p->pending};
-    if (cg_trainer_forward(p->tr, &b, p->y, NULL) != CG_OK)
+    if (cli_model_outputs(p->mf, p->tr, p->x, p->pending, p->y) != CG_OK)
         return cli_error("%s: %s", p->mf->path, cg_errmsg());
-    if (p->mf->classify)   /* probabilities */
-        cg_kernel_softmax_rows(p->y, p->y, p->pending, p->out);
     for (int i = 0; i < p->pending; i++)
         emit(p, i);
     p->pending = 0;

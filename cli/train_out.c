@@ -4,6 +4,7 @@
  * the final result on stdout (see train.h).
  */
 #define _GNU_SOURCE
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

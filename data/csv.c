@@ -141,6 +141,10 @@ static int label_id(struct csv_load *L, size_t line, int j, struct cg__csv_field
         L->lt.final[*id] = k;
         return 1;
     }
+    /* a class name goes into model files, whose headers are UTF-8 */
+    if (!cg__utf8_valid(s, n))
+        return bad_row(L, line, "%s: the label is not valid UTF-8",
+                       col_desc(L, j, col, sizeof col));
     if (L->lt.count >= CSV_MAX_CLASSES)
         return cg__fail(CG_ERR_FORMAT, "%s:%zu: %s has more than %d distinct labels: "
                         "for real-valued targets use the regression task", L->r.path, line,

@@ -152,6 +152,13 @@ int cg__csv_next(struct cg__csv_reader *r, char **rec, size_t *len)
         }
         if (end == 0)                 /* a blank line is no record */
             continue;
+        /* Fields become C strings: a NUL would cut one short ("x\0q" and
+         * "x\0r" would be one label). */
+        const char *nul = memchr(s, '\0', end);
+        if (nul)
+            return cg__fail(CG_ERR_FORMAT, "%s:%zu: a NUL byte at byte %zu of the record "
+                            "(a CSV file is text)", r->path, r->line,
+                            (size_t)(nul - s) + 1), -1;
         *rec = s;
         *len = end;
         return 1;

@@ -96,6 +96,13 @@ const char *cg_dataset_warning(const cg_dataset *ds);
 cg_status   cg_dataset_split(const cg_dataset *ds, double val_fraction, uint64_t seed,
                              cg_dataset **train, cg_dataset **val);
 
+/* True when loading `data` (a CSV file, an IDX folder, an image folder)
+ * reads `file`: the same file (device and inode, whatever the spelling), one
+ * of the folder's IDX files, or an image of one of its class folders. A
+ * program checks every path it will write with it before it writes any,
+ * so that an output never replaces its own input. */
+bool        cg_data_reads_file(const char *data, const char *file);
+
 /* ---- CSV ----------------------------------------------------------------- */
 
 enum {
@@ -152,8 +159,11 @@ cg_dataset *cg_csv_load_stream(FILE *f, const char *name, const struct cg_csv_op
  * (classes 0..max label, named "0", "1", ...). Every size is checked against
  * the file before anything is allocated. NULL and cg_errmsg() on failure. */
 cg_dataset *cg_idx_load(const char *images, const char *labels);
-/* Load train-{images-idx3,labels-idx1}-ubyte[.gz] and the t10k- pair from a
- * folder (the MNIST and Fashion-MNIST layout). Both or neither are set. */
+/* Load train-{images-idx3,labels-idx1}-ubyte[.gz] and, if the folder has
+ * it, the t10k- pair (the MNIST and Fashion-MNIST layout). *test is NULL
+ * when the folder has no t10k file at all; half a pair, or a t10k pair of
+ * another image size or with labels outside the training classes, is
+ * CG_ERR_FORMAT/CG_ERR_IO naming the t10k file. On failure both are NULL. */
 cg_status   cg_idx_load_dir(const char *dir, cg_dataset **train, cg_dataset **test);
 
 /* ---- image folders ------------------------------------------------------- */
@@ -230,9 +240,11 @@ const char *cg_norm_kind_name(cg_norm_kind kind);
  * n 0 to measure), terminated when n > 0, as snprintf; returns the length
  * of the whole text. */
 size_t    cg_norm_print(const struct cg_norm *norm, char *buf, size_t n);
-/* Read what cg_norm_print wrote into *norm (release with cg_norm_deinit).
- * CG_ERR_FORMAT on bad text. */
-cg_status cg_norm_parse(struct cg_norm *norm, const char *text);
+/* Read what cg_norm_print wrote into *norm (release with cg_norm_deinit),
+ * for data of `features` features (-1: any count). CG_ERR_FORMAT on bad
+ * text; CG_ERR_SHAPE, before anything is allocated, when the text's count
+ * is neither 0 nor features (the text comes from a file: untrusted). */
+cg_status cg_norm_parse(struct cg_norm *norm, const char *text, int features);
 
 /* ---- mini-batches -------------------------------------------------------- */
 

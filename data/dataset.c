@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "internal.h"
 
@@ -295,4 +296,17 @@ out:
     cg__free(start);
     cg__free(in_val);
     return st;
+}
+
+bool cg_data_reads_file(const char *data, const char *file)
+{
+    struct stat st;
+
+    if (!data || !file)
+        return false;
+    if (cg_same_file(data, file))
+        return true;
+    if (stat(data, &st) != 0 || !S_ISDIR(st.st_mode))
+        return false;
+    return cg__idx_dir_reads(data, file) || cg__image_folder_reads(data, file);
 }

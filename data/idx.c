@@ -291,13 +291,15 @@ out:
     return ds;
 }
 
+static const char *const idx_names[] = {
+    "%s/%s-%s-ubyte", "%s/%s-%s-ubyte.gz", "%s/%s.%s-ubyte", "%s/%s.%s-ubyte.gz"
+};
+
 /* The path of dir/<stem> with one of the known endings, into buf. */
 static cg_status find_file(char *buf, size_t n, const char *dir, const char *stem,
                            const char *kind)
 {
-    static const char *const fmt[] = {
-        "%s/%s-%s-ubyte", "%s/%s-%s-ubyte.gz", "%s/%s.%s-ubyte", "%s/%s.%s-ubyte.gz"
-    };
+    const char *const *fmt = idx_names;
     struct stat st;
 
     for (int k = 0; k < 4; k++) {
@@ -308,6 +310,42 @@ static cg_status find_file(char *buf, size_t n, const char *dir, const char *ste
     }
     return cg__fail(CG_ERR_IO, "%s: no %s-%s-ubyte or %s-%s-ubyte.gz", dir, stem, kind,
                     stem, kind);
+}
+
+bool cg__idx_dir_reads(const char *dir, const char *file)
+{
+    static const char *const stems[][2] = {
+        {"train", "images-idx3"}, {"train", "labels-idx1"},
+        {"t10k", "images-idx3"}, {"t10k", "labels-idx1"}
+    };
+    char path[4096];
+
+    for (int i = 0; i < 4; i++)
+        for (int k = 0; k < 4; k++)
+            if ((size_t)snprintf(path, sizeof path, idx_names[k], dir, stems[i][0],
+                                 stems[i][1]) < sizeof path && cg_same_file(path, file))
+                return true;
+    return false;
+}
+
+/* The t10k pair must be data of the training pair's kind: the same image
+ * size and labels among its classes (found at load time, naming the t10k
+ * file, not at the first validation). */
+static cg_status check_test_pair(const cg_dataset *train, const cg_dataset *test,
+                                 const char *img, const char *lab)
+{
+    int tw = 0, th = 0, w = 0, h = 0, k = cg_dataset_classes(train);
+
+    cg_dataset_image_shape(train, &tw, &th, NULL);
+    cg_dataset_image_shape(test, &w, &h, NULL);
+    if (w != tw || h != th)
+        return cg__fail(CG_ERR_FORMAT, "%s: images of %d x %d pixels, the training images "
+                        "are %d x %d", img, w, h, tw, th);
+    for (size_t i = 0; i < cg_dataset_size(test); i++)
+        if (cg_dataset_label(test, i) >= k)
+            return cg__fail(CG_ERR_FORMAT, "%s: label %zu is %d, the training labels are "
+                            "classes 0..%d", lab, i, cg_dataset_label(test, i), k - 1);
+    return CG_OK;
 }
 
 cg_status cg_idx_load_dir(const char *dir, cg_dataset **train, cg_dataset **test)
@@ -326,12 +364,22 @@ cg_status cg_idx_load_dir(const char *dir, cg_dataset **train, cg_dataset **test
         return st;
     if (!(*train = cg_idx_load(img, lab)))
         return cg_errcode();
-    if ((st = find_file(img, sizeof img, dir, "t10k", "images-idx3")) != CG_OK ||
-        (st = find_file(lab, sizeof lab, dir, "t10k", "labels-idx1")) != CG_OK ||
-        !(*test = cg_idx_load(img, lab))) {
+    /* No t10k pair at all: a training set alone. Half a pair is an error. */
+    bool has_img = find_file(img, sizeof img, dir, "t10k", "images-idx3") == CG_OK;
+    bool has_lab = find_file(lab, sizeof lab, dir, "t10k", "labels-idx1") == CG_OK;
+    if (!has_img && !has_lab) {
+        cg_clear_error();
+        return CG_OK;
+    }
+    if (!has_img || !has_lab || !(*test = cg_idx_load(img, lab)) ||
+        (st = check_test_pair(*train, *test, img, lab)) != CG_OK) {
+        if (!has_img || !has_lab)
+            find_file(has_img ? lab : img, sizeof img, dir, "t10k",
+                      has_img ? "labels-idx1" : "images-idx3");
         st = cg_errcode();
         cg_dataset_free(*train);
-        *train = NULL;
+        cg_dataset_free(*test);
+        *train = *test = NULL;
         return st;
     }
     return CG_OK;

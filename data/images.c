@@ -4,6 +4,7 @@
  * are decoded with stb_image, converted to grayscale or RGB, resized with
  * stb_image_resize to one size, and kept as bytes (a quarter of floats).
  */
+#define _DEFAULT_SOURCE   /* realpath */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -86,6 +87,26 @@ static bool has_image_ext(const char *name)
     return false;
 }
 
+bool cg__image_folder_reads(const char *root, const char *file)
+{
+    struct stat r, d;
+    char *real = realpath(file, NULL), *slash;
+    bool hit = false;
+
+    /* root/<class>/<image>: the file's grandparent is root. */
+    if (!real || stat(root, &r) != 0 || !has_image_ext(real))
+        goto out;
+    for (int up = 0; up < 2; up++) {
+        if (!(slash = strrchr(real, '/')) || slash == real)
+            goto out;
+        *slash = '\0';
+    }
+    hit = stat(real, &d) == 0 && d.st_dev == r.st_dev && d.st_ino == r.st_ino;
+out:
+    free(real);   /* realpath's own malloc */
+    return hit;
+}
+
 /* The sorted names in dir that are folders (want_dirs) or image files;
  * hidden entries are ignored. */
 static cg_status list_dir(const char *dir, bool want_dirs, struct names *out)
@@ -132,6 +153,10 @@ static cg_status list_images(const char *root, struct names *classes, struct nam
     if (classes->n > INT32_MAX)
         return cg__fail(CG_ERR_FORMAT, "%s: too many class folders", root);
     for (size_t c = 0; c < classes->n; c++) {
+        /* a class name goes into model files, whose headers are UTF-8 */
+        if (!cg__utf8_valid(classes->v[c], strlen(classes->v[c])))
+            return cg__fail(CG_ERR_FORMAT, "%s/%s: the class folder's name is not valid "
+                            "UTF-8", root, classes->v[c]);
         char *dir = join(root, classes->v[c]);
         if (!dir || (st = list_dir(dir, false, &files)) != CG_OK)
             goto out_dir;

@@ -127,6 +127,12 @@ void      cg__lt_free(struct cg__label_table *t);
 /* Decode a file (JPEG with libjpeg-turbo, the other formats with stb_image)
  * into `want` channels (0: its own, in *comp); NULL and the decoder's reason
  * on failure. Free with cg__image_free. */
+/* True when loading the IDX folder dir, or the image folder root, reads
+ * file (an existing file: its device and inode; an image: its grandparent
+ * is root). For cg_data_reads_file. */
+bool     cg__idx_dir_reads(const char *dir, const char *file);
+bool     cg__image_folder_reads(const char *root, const char *file);
+
 uint8_t *cg__image_decode(const char *path, int want, int *w, int *h, int *comp,
                           const char **reason);
 /* Size and channel count of an image file without decoding it. */

@@ -98,7 +98,7 @@ size_t cg_norm_print(const struct cg_norm *norm, char *buf, size_t n)
     return used;
 }
 
-cg_status cg_norm_parse(struct cg_norm *norm, const char *text)
+cg_status cg_norm_parse(struct cg_norm *norm, const char *text, int features)
 {
     static const cg_norm_kind kinds[] = {CG_NORM_NONE, CG_NORM_ZSCORE, CG_NORM_MINMAX};
     char name[16];
@@ -107,6 +107,8 @@ cg_status cg_norm_parse(struct cg_norm *norm, const char *text)
     memset(norm, 0, sizeof *norm);
     if (!text || sscanf(text, "%15s %d%n", name, &n, &used) != 2 || n < 0 || n > (1 << 26))
         return cg__fail(CG_ERR_FORMAT, "normalization: not 'KIND N offsets... scales...'");
+    if (features >= 0 && n != 0 && n != features)
+        return cg__fail(CG_ERR_SHAPE, "normalization: %d features, the data %d", n, features);
     for (int k = 0; k < 3; k++)
         if (strcmp(name, cg_norm_kind_name(kinds[k])) == 0)
             kind = k;

@@ -7,6 +7,7 @@
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -77,6 +78,12 @@ CG_STB_QUIET_BEGIN
 #include <stb_image.h>
 #include <stb_image_resize.h>
 CG_STB_QUIET_END
+
+/* stb 2.27's JPEG decoder is not guarded (RELIABILITY.md): STBI_ONLY_* above
+ * leaves it out, and this keeps it out. JPEG goes to jpeg.c by content. */
+#ifndef STBI_NO_JPEG
+#error "stb_image must be built without its JPEG decoder (STBI_NO_JPEG)"
+#endif
 #if defined(__GNUC__)
 /* stb_image 2.27 declares stbi_set_unpremultiply_on_load_thread static and
  * never defines it; gcc reports that at the end of the file, where the
@@ -205,7 +212,7 @@ static uint8_t *read_file(const char *path, size_t *n, const char **reason)
     FILE *f = fopen(path, "rb");
 
     if (!f) {
-        *reason = "can't fopen";
+        *reason = strerror(errno);   /* what the system says, not stb's words */
         return NULL;
     }
     if (fstat(fileno(f), &st) != 0 || st.st_size < 0 || st.st_size > INT32_MAX) {
@@ -213,7 +220,7 @@ static uint8_t *read_file(const char *path, size_t *n, const char **reason)
     } else if (!(b = cg__malloc((size_t)st.st_size))) {
         *reason = "Out of memory";
     } else if (fread(b, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
-        *reason = "read error";
+        *reason = ferror(f) ? strerror(errno) : "the file changed while it was read";
         cg__free(b);
         b = NULL;
     }

@@ -10,11 +10,18 @@
 
 /* ---- JSON (json.c) ---------------------------------------------------------
  * A small hardened reader: objects, arrays, strings (all escapes, \uXXXX
- * with surrogate pairs, to UTF-8), numbers, true/false/null. Nesting is
- * limited to CG__JSON_MAX_DEPTH, so recursion is bounded. Every value lives
+ * with surrogate pairs, to UTF-8), numbers, true/false/null. Strings must be
+ * valid UTF-8, an object may not have a key twice. Nesting is limited to
+ * CG__JSON_MAX_DEPTH (recursion is bounded) and members to
+ * CG__JSON_MAX_MEMBERS; parsing is linear in the text. Every value lives
  * in one arena, freed at once by cg__json_free. */
 
 #define CG__JSON_MAX_DEPTH 32
+/* Members of one object or array: a safetensors header of a model or of a
+ * PyTorch state_dict has hundreds to thousands; a crafted one must not make
+ * millions of values out of a 100 MB header. */
+#define CG__JSON_MAX_MEMBERS 65536
+#define CG__JSON_MAX_MEMBERS_TEXT "65536"
 
 enum cg__json_type {
     CG__JSON_NULL, CG__JSON_BOOL, CG__JSON_NUMBER, CG__JSON_STRING,
@@ -41,7 +48,7 @@ struct cg__json_doc {
  * failure *doc is left empty (nothing to free). */
 cg_status cg__json_parse(struct cg__json_doc *doc, const char *text, size_t len, size_t base);
 void      cg__json_free(struct cg__json_doc *doc);
-/* The value of key in an object (the last one if repeated), or NULL. */
+/* The value of key in an object, or NULL (a parsed object has no key twice). */
 const struct cg__json *cg__json_get(const struct cg__json *obj, const char *key);
 /* A NUMBER that is a non-negative integer without fraction or exponent,
  * into *out; false if not one or above UINT64_MAX. */
@@ -51,5 +58,6 @@ bool      cg__json_u64(const struct cg__json *v, uint64_t *out);
 cg_status cg__json_put_string(char **buf, size_t *len, size_t *cap, const char *s);
 /* Append raw text to the same kind of buffer. */
 cg_status cg__buf_put(char **buf, size_t *len, size_t *cap, const char *s, size_t n);
+
 
 #endif /* CG_NN_INTERNAL_H */

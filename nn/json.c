@@ -3,9 +3,11 @@
  * two writers the header needs.
  *
  * The input is untrusted: every read is bounds-checked against len, nesting
- * stops at CG__JSON_MAX_DEPTH (so the recursion is bounded), strings may not
- * hold raw control characters or NUL (\u0000 is refused: names are C
- * strings), and every error says what was expected at which byte. All
+ * stops at CG__JSON_MAX_DEPTH (so the recursion is bounded), an object or
+ * array at CG__JSON_MAX_MEMBERS, strings must be UTF-8 and may not hold raw
+ * control characters or NUL (\u0000 is refused: names are C strings), no
+ * object has a key twice (a hash set: parsing stays linear), and every
+ * error says what was expected at which byte. All
  * values come from one arena, so freeing a document is one call.
  */
 #include <string.h>
@@ -136,7 +138,7 @@ static cg_status read_escape(struct parser *p, char *out, size_t *n)
 /* A string starting at the opening quote; decoded into the arena. */
 static cg_status read_string(struct parser *p, const char **str, size_t *len)
 {
-    size_t end = p->pos + 1, n = 0;
+    size_t start = p->pos, end = p->pos + 1, n = 0;
     char *out;
 
     /* Find the closing quote first: the decoded text is never longer. */
@@ -163,8 +165,12 @@ static cg_status read_string(struct parser *p, const char **str, size_t *len)
         if (st != CG_OK)
             return st;
     }
-    p->pos = end + 1;
     out[n] = '\0';
+    if (!cg__utf8_valid(out, n)) {
+        p->pos = start;
+        return syntax(p, "a string that is not valid UTF-8");
+    }
+    p->pos = end + 1;
     *str = out;
     *len = n;
     return CG_OK;
@@ -254,6 +260,37 @@ static cg_status grow(struct parser *p, struct cg__json *v, size_t *cap)
     return CG_OK;
 }
 
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 14695981039346656037u;   /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
+}
+
+/* No key twice in an object (RFC 8259 leaves it open; safetensors' own
+ * reader refuses it, and a repeated tensor name must not pick one of two).
+ * A hash set in the arena: linear in the keys. */
+static cg_status check_unique_keys(struct parser *p, const struct cg__json *v)
+{
+    size_t cap = 16;
+    const char **set;
+
+    while (cap < 2 * v->len)
+        cap *= 2;
+    if (!(set = cg_arena_calloc(p->arena, cap, sizeof *set)))
+        return CG_ERR_NOMEM;
+    for (size_t i = 0; i < v->len; i++) {
+        size_t h = (size_t)hash_str(v->keys[i]) & (cap - 1);
+        for (; set[h]; h = (h + 1) & (cap - 1))
+            if (strcmp(set[h], v->keys[i]) == 0)
+                return cg__fail(CG_ERR_FORMAT, "JSON at byte %zu: the key \"%s\" appears "
+                                "twice", v->items[i]->offset, v->keys[i]);
+        set[h] = v->keys[i];
+    }
+    return CG_OK;
+}
+
 static cg_status read_members(struct parser *p, struct cg__json *v, int depth)
 {
     bool object = v->type == CG__JSON_OBJECT;
@@ -268,6 +305,8 @@ static cg_status read_members(struct parser *p, struct cg__json *v, int depth)
         return CG_OK;
     }
     for (;;) {
+        if (v->len == CG__JSON_MAX_MEMBERS)
+            return syntax(p, "more members than the limit (" CG__JSON_MAX_MEMBERS_TEXT ")");
         if ((st = grow(p, v, &cap)) != CG_OK)
             return st;
         if (object) {
@@ -287,7 +326,7 @@ static cg_status read_members(struct parser *p, struct cg__json *v, int depth)
         skip_ws(p);
         if (peek(p, close)) {
             p->pos++;
-            return CG_OK;
+            return object ? check_unique_keys(p, v) : CG_OK;
         }
         if (!peek(p, ','))
             return syntax(p, object ? "expected ',' or '}'" : "expected ',' or ']'");
@@ -370,14 +409,12 @@ void cg__json_free(struct cg__json_doc *doc)
 
 const struct cg__json *cg__json_get(const struct cg__json *obj, const char *key)
 {
-    const struct cg__json *hit = NULL;
-
     if (!obj || obj->type != CG__JSON_OBJECT)
         return NULL;
     for (size_t i = 0; i < obj->len; i++)
         if (strcmp(obj->keys[i], key) == 0)
-            hit = obj->items[i];
-    return hit;
+            return obj->items[i];
+    return NULL;
 }
 
 bool cg__json_u64(const struct cg__json *v, uint64_t *out)
@@ -423,6 +460,9 @@ cg_status cg__buf_put(char **buf, size_t *len, size_t *cap, const char *s, size_
 
 cg_status cg__json_put_string(char **buf, size_t *len, size_t *cap, const char *s)
 {
+    /* A header is UTF-8 (safetensors' readers refuse anything else). */
+    if (!cg__utf8_valid(s, strlen(s)))
+        return cg__fail(CG_ERR_ARG, "\"%s\" is not valid UTF-8", s);
     cg_status st = cg__buf_put(buf, len, cap, "\"", 1);
 
     for (; st == CG_OK && *s; s++) {

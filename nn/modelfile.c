@@ -197,7 +197,9 @@ static cg_model *model_of(const cg_safetensors *st, const char *path)
                              "\"cgrad\" and \"spec\" in __metadata__); load its weights "
                              "into a model built from a spec (cg_model_load_weights)", path);
     if (cg_arch_parse(&arch, spec) != CG_OK) {
+        /* the parser's CG_ERR_ARG is about an argument; here it is the file */
         cg__errmsg_prefix("%s: __metadata__", path);
+        cg__errcode_set(CG_ERR_FORMAT);
         return NULL;
     }
     if (input && (strtol(input, &end, 10) != arch.sizes[0] || *end || !*input))
@@ -316,9 +318,11 @@ cg_model *cg_model_load(const char *path, struct cg_model_meta *meta_out)
     if (!(o = cg__calloc(1, sizeof *o)))
         return NULL;
     meta.owned_ = o;
+    /* The metadata is read (and checked) even when the caller does not want
+     * it: a file is refused or accepted alike either way. */
     if (!(o->st = cg_safetensors_load(path)) || !(m = model_of(o->st, path)) ||
         copy_params(m, o->st, path) != CG_OK ||
-        (meta_out && fill_out_meta(o, &meta, path, cg_model_input_size(m)) != CG_OK)) {
+        fill_out_meta(o, &meta, path, cg_model_input_size(m)) != CG_OK) {
         cg_model_free(m);
         cg_model_meta_deinit(&meta);
         return NULL;

@@ -285,6 +285,80 @@ void      cg_model_meta_deinit(struct cg_model_meta *meta);
  * m is unchanged then. Tensors the model does not have are ignored. */
 cg_status cg_model_load_weights(cg_model *m, const char *path);
 
+/* ---- export as C ---------------------------------------------------------------
+ * cg_model_export_c writes the model as ONE dependency-free C99 file: the
+ * weights as `static const` arrays, the input normalization baked in, and
+ *     int NAME_predict(const float *x, float *out);
+ * x: [in] a raw feature row; out: [out] the class probabilities (softmax,
+ * computed as cg_kernel_softmax_rows does: the max subtracted) or the
+ * regression outputs; it returns the top class (the first on ties), or 0.
+ * Hidden activations relu, leaky_relu, sigmoid and tanh and the output
+ * activations are computed with the library's expressions; dropout is the
+ * identity (inference). No malloc, no mutable global state (so any number of
+ * threads may call it at once), nothing beyond <math.h> (expf, tanhf) and,
+ * with int8, <stdint.h>. Its buffers live on the stack: NAME_STACK_BYTES
+ * (in the header, and in the file's opening comment) bounds it.
+ *
+ * int8: each weight row o is stored as int8 q[o][i] with a float scale s[o]
+ * = max_i |w[o][i]| / 127 (w ~ q * s); each layer's input vector is
+ * quantized at run time with one scale for the vector, max |x| / 127
+ * (dynamic quantization: no calibration data, and the scale fits every
+ * input), the products are summed in int32, and y = b + acc * s[o] * sx in
+ * float. A layer may then have at most CG_EXPORT_INT8_MAX_IN inputs, so that
+ * the int32 sum cannot overflow.
+ *
+ *     struct cg_export_options o = {.name = "iris", .classify = true,
+ *                                   .n_norm = 4, .norm_offset = off, .norm_scale = sc};
+ *     if (cg_model_export_c(m, "iris.c", &o, NULL) != CG_OK)
+ *         fprintf(stderr, "%s\n", cg_errmsg());
+ */
+
+#define CG_EXPORT_NAME_MAX    23          /* so NAME_predict fits C99's 31 characters */
+#define CG_EXPORT_STACK_MAX   (1 << 20)   /* largest NAME_STACK_BYTES accepted */
+#define CG_EXPORT_INT8_MAX_IN 133144      /* (2^31 - 1) / (127 * 127) */
+
+struct cg_export_options {
+    const char     *name;        /* prefix of the generated symbols: a C identifier of
+                                    at most CG_EXPORT_NAME_MAX characters, not starting
+                                    with '_', not a keyword; NULL: "model" */
+    const char     *header;      /* also write this header (prototypes, sizes, the
+                                    stack bound), or NULL */
+    bool            int8;        /* int8 weights (see above), else float */
+    bool            classify;    /* softmax the outputs and return the top class */
+    int             n_norm;      /* 0 (none) or the model's input size */
+    const cg_float *norm_offset; /* [n_norm]: x' = (x - offset) * scale, as cg_norm */
+    const cg_float *norm_scale;  /* [n_norm] */
+    const char *const *classes;  /* [n_classes] names for NAME_class_name, or NULL */
+    int             n_classes;   /* 0 or the output size (classify only) */
+    const char     *source;      /* the model's file name, quoted in a comment; or NULL */
+};
+
+/* CG_OK when name can prefix the generated symbols (see .name above); else
+ * CG_ERR_ARG saying why. */
+cg_status cg_export_check_name(const char *name);
+
+/* What an export wrote. */
+struct cg_export_report {
+    size_t c_bytes, h_bytes;  /* bytes of the C file and of the header (0: none) */
+    size_t weight_bytes;      /* the constant data: weights, scales, biases, norm */
+    size_t stack_bytes;       /* NAME_STACK_BYTES: bounds NAME_predict's stack */
+};
+
+/* Write m as a standalone C file at path (and o->header), each atomically
+ * (the C file first); r (may be NULL) receives the sizes. Everything is
+ * checked before a byte is written: the name, the normalization and class
+ * lists against the model's sizes, the stack bound, the int8 input bound,
+ * and every weight, bias and normalization value finite as a float.
+ * CG_ERR_ARG naming what is wrong; CG_ERR_IO naming the file. */
+cg_status cg_model_export_c(const cg_model *m, const char *path,
+                            const struct cg_export_options *o, struct cg_export_report *r);
+/* Compute what the file cg_model_export_c(m, ..., o) writes would compute,
+ * with the same float and int8 arithmetic, on rows raw feature rows:
+ * x: [rows, in] -> out: [rows, out]; top (NULL, or [rows]) receives the
+ * returned classes. For checking an int8 export against the float model. */
+cg_status cg_model_export_eval(const cg_model *m, const struct cg_export_options *o,
+                               const cg_float *x, size_t rows, cg_float *out, int *top);
+
 /* ---- data-parallel batches ----------------------------------------------------
  * A cg_trainer runs the forward and backward pass of a mini-batch on T
  * threads: each thread takes a contiguous slice of the rows, runs it on its

@@ -15,11 +15,9 @@
  * with the file and tensor named, never a crash or a huge allocation.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "internal.h"
 
@@ -177,10 +175,6 @@ static cg_status read_metadata(cg_safetensors *st, const struct cg__json *m)
         if (m->items[i]->type != CG__JSON_STRING)
             return cg__fail(CG_ERR_FORMAT, "__metadata__ value of \"%s\" is not a string",
                             m->keys[i]);
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(m->keys[i], m->keys[j]) == 0)
-                return cg__fail(CG_ERR_FORMAT, "__metadata__ key \"%s\" appears twice",
-                                m->keys[i]);
         st->meta[st->n_meta].key = m->keys[i];
         st->meta[st->n_meta++].value = m->items[i]->str;
     }
@@ -204,8 +198,6 @@ static cg_status check_layout(const cg_safetensors *st, uint64_t data_size)
 
     for (int i = 0; i < st->n; i++) {
         const struct entry *e = &st->e[i];
-        if (i > 0 && strcmp(e->name, st->e[i - 1].name) == 0)
-            return cg__fail(CG_ERR_FORMAT, "tensor %s appears twice", e->name);
         if (e->begin < at)
             return cg__fail(CG_ERR_FORMAT, "tensors %s and %s overlap (%s begins at %llu, "
                             "before %llu)", st->e[i - 1].name, e->name, e->name,
@@ -237,8 +229,6 @@ static cg_status read_header(cg_safetensors *st, const char *text, size_t len,
         return CG_ERR_NOMEM;
     for (size_t i = 0; i < root->len; i++) {
         if (strcmp(root->keys[i], "__metadata__") == 0) {
-            if (st->meta)
-                return cg__fail(CG_ERR_FORMAT, "__metadata__ appears twice");
             s = read_metadata(st, root->items[i]);
         } else if (!root->keys[i][0]) {
             s = cg__fail(CG_ERR_FORMAT, "a tensor has an empty name");
@@ -493,9 +483,21 @@ static cg_status build_header(char **buf, size_t *len, const struct cg_named_ten
     return s;
 }
 
-static cg_status write_all(FILE *f, const char *header, size_t hlen,
-                           const struct cg_named_tensor *t, int n)
+/* What write_all writes: the header, then the tensors' data. */
+struct st_file {
+    const char                   *header;
+    size_t                        hlen;
+    const struct cg_named_tensor *t;
+    int                           n;
+};
+
+static cg_status write_all(FILE *f, void *ctx)
 {
+    const struct st_file *w = ctx;
+    const char *header = w->header;
+    const struct cg_named_tensor *t = w->t;
+    size_t hlen = w->hlen;
+    int n = w->n;
     unsigned char len8[8], *buf;
     size_t per = CHUNK / sizeof(cg_float);
     cg_status s = CG_OK;
@@ -517,105 +519,23 @@ static cg_status write_all(FILE *f, const char *header, size_t hlen,
         }
     }
     cg__free(buf);
-    if (s == CG_OK && (fflush(f) != 0 || fsync(fileno(f)) != 0))
-        s = cg__fail(CG_ERR_IO, "cannot flush: %s", strerror(errno));
     return s;
-}
-
-/* The mode a file made by fopen would get: 0666 less the umask. mkstemp
- * makes 0600, which would hide a model from users a plain write would have
- * shown it to. An existing target keeps its own mode. The umask is read from
- * /proc, since umask() itself changes it, which is unsafe beside other
- * threads; 022 where /proc does not say. */
-static mode_t new_file_mode(const char *path)
-{
-    struct stat st;
-    unsigned mask = 022;
-    char line[128];
-    FILE *f;
-
-    if (stat(path, &st) == 0)
-        return st.st_mode & 07777;
-    if ((f = fopen("/proc/self/status", "r"))) {
-        while (fgets(line, sizeof line, f))
-            if (sscanf(line, "Umask: %o", &mask) == 1)
-                break;
-        fclose(f);
-    }
-    return (mode_t)(0666 & ~mask);
-}
-
-/* Make the rename itself durable: fsync the folder that holds path. */
-static void sync_parent_dir(const char *path)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    size_t n = slash ? (size_t)(slash - path) : 0;
-    int fd;
-
-    if (n >= sizeof dir)
-        return;
-    if (slash && n == 0)
-        n = 1;   /* "/file": the root */
-    memcpy(dir, slash ? path : ".", slash ? n : 1);
-    dir[slash ? n : 1] = '\0';
-    if ((fd = open(dir, O_RDONLY)) >= 0) {
-        fsync(fd);
-        close(fd);
-    }
 }
 
 cg_status cg_safetensors_save(const char *path, const struct cg_named_tensor *tensors,
                               int n, const struct cg_meta_kv *meta, int n_meta)
 {
-    char *header = NULL, *tmp = NULL;
-    size_t hlen = 0, plen;
-    FILE *f = NULL;
-    int fd;
+    char *header = NULL;
+    size_t hlen = 0;
     cg_status s;
 
     if (!path || !path[0])
         return cg__fail(CG_ERR_ARG, "cg_safetensors_save: no path");
-    if ((s = check_inputs(tensors, n, meta, n_meta)) != CG_OK ||
-        (s = build_header(&header, &hlen, tensors, n, meta, n_meta)) != CG_OK)
-        goto out_prefix;
-    plen = strlen(path);
-    if (!(tmp = cg__malloc(plen + sizeof ".tmp.XXXXXX"))) {
-        s = CG_ERR_NOMEM;
-        goto out_free;
-    }
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
-    if ((fd = mkstemp(tmp)) < 0) {
-        s = cg__fail(CG_ERR_IO, "cannot create a temporary file %s: %s", tmp,
-                     strerror(errno));
-        goto out_prefix;
-    }
-    if (fchmod(fd, new_file_mode(path)) != 0) {
-        s = cg__fail(CG_ERR_IO, "cannot set the mode of %s: %s", tmp, strerror(errno));
-        close(fd);
-        goto out_unlink;
-    }
-    if (!(f = fdopen(fd, "wb"))) {
-        s = cg__fail(CG_ERR_IO, "cannot open %s: %s", tmp, strerror(errno));
-        close(fd);
-        goto out_unlink;
-    }
-    s = write_all(f, header, hlen, tensors, n);
-    if (fclose(f) != 0 && s == CG_OK)
-        s = cg__fail(CG_ERR_IO, "cannot close: %s", strerror(errno));
-    if (s == CG_OK && rename(tmp, path) != 0)
-        s = cg__fail(CG_ERR_IO, "cannot rename %s to its name: %s", tmp, strerror(errno));
-    if (s == CG_OK)
-        sync_parent_dir(path);
-out_unlink:
-    if (s != CG_OK)
-        unlink(tmp);
-out_prefix:
+    if ((s = check_inputs(tensors, n, meta, n_meta)) == CG_OK &&
+        (s = build_header(&header, &hlen, tensors, n, meta, n_meta)) == CG_OK)
+        s = cg__write_atomic(path, write_all, &(struct st_file){header, hlen, tensors, n});
     if (s != CG_OK && s != CG_ERR_NOMEM)
         cg__errmsg_prefix("%s", path);
-out_free:
-    cg__free(tmp);
     cg__free(header);
     return s;
 }

@@ -64,6 +64,8 @@ cg_trainer *cg_trainer_new(cg_model *m, enum cg_loss loss, int threads)
     t->threads = threads;
     if (threads > 1 && !(t->pool = cg_pool_new(threads)))
         goto out_free;
+    if (cg_blas_reserve(t->pool) != CG_OK)
+        goto out_free;
     for (int i = 0; i < threads; i++) {
         struct trainer_slot *s = &t->slots[i];
         s->model = i == 0 ? m : cg_model_replica_new(m);

@@ -123,6 +123,9 @@ cg_status cg__optim_begin_step(cg_optim *o)
     for (int i = 0; i < o->n; i++)
         if (o->params[i]->size > 0 && !o->params[i]->grad)
             return cg__fail(CG_ERR_STATE, "cg_optim_step: params[%d] has no grad buffer", i);
+    if (o->steps >= CG_OPTIM_MAX_STEPS)
+        return cg__fail(CG_ERR_STATE, "cg_optim_step: %lld steps taken, the limit",
+                        (long long)o->steps);
     o->steps++;
     o->ops->prepare(o);
     return CG_OK;
@@ -265,9 +268,9 @@ cg_status cg_optim_set_steps(cg_optim *o, int64_t steps)
 {
     if (!o)
         return cg__fail(CG_ERR_ARG, "cg_optim_set_steps: optimizer is NULL");
-    if (steps < 0)
-        return cg__fail(CG_ERR_ARG, "cg_optim_set_steps: steps must be >= 0, got %lld",
-                        (long long)steps);
+    if (steps < 0 || steps > CG_OPTIM_MAX_STEPS)
+        return cg__fail(CG_ERR_ARG, "cg_optim_set_steps: steps must be in [0, 2^53], got "
+                        "%lld", (long long)steps);
     o->steps = steps;
     return CG_OK;
 }

@@ -129,6 +129,11 @@ cg_status cg_optim_step_zero_grad(cg_optim *o, cg_pool *pool);
 cg_status cg_optim_set_lr(cg_optim *o, double lr);
 /* The current learning rate. */
 double    cg_optim_lr(const cg_optim *o);
+/* The most steps an optimizer takes: 2^53, where a count is still exact as
+ * the double that the bias corrections and schedules compute with. A step
+ * past it is CG_ERR_STATE, a restored count above it CG_ERR_ARG. */
+#define CG_OPTIM_MAX_STEPS ((int64_t)1 << 53)
+
 /* The number of steps taken (or restored with cg_optim_set_steps). */
 int64_t   cg_optim_steps(const cg_optim *o);
 
@@ -148,7 +153,8 @@ int        cg_optim_state_count(const cg_optim *o);
 /* State tensor i in [0, count), owned by the optimizer, writable; its name
  * goes to *name if name is not NULL. NULL (CG_ERR_ARG) for i out of range. */
 cg_tensor *cg_optim_state_tensor(cg_optim *o, int i, const char **name);
-/* Set the step count (restore); a negative count is CG_ERR_ARG. */
+/* Set the step count (restore); a count outside [0, CG_OPTIM_MAX_STEPS] is
+ * CG_ERR_ARG. */
 cg_status  cg_optim_set_steps(cg_optim *o, int64_t steps);
 
 /* The algorithm: "sgd", "rmsprop", "adagrad", "adam" or "adamw". */

@@ -1,7 +1,9 @@
 #!/bin/sh
 # `make demo`: train a 784-256-128-10 ReLU MLP with Adam on Fashion-MNIST for
 # 5 epochs (lr 1e-3, batch 128), evaluate it on the 10,000 test images, and
-# say where the model, the metrics, the plots and the test accuracy are.
+# say where the model, the metrics, the plots and the test accuracy are; then
+# export it as int8 C (cgrad export --int8 --check) and say how often its top
+# class is the float model's.
 # Fails if the test accuracy is below 0.87 (PyTorch reaches about 0.875 with
 # the same network and settings).
 #
@@ -40,6 +42,9 @@ echo "cgrad eval on the 10,000 test images"
 "$CGRAD" eval "$OUT/fashion-mnist.safetensors" "$DATA" --threads "$THREADS" \
     --confusion "$OUT/confusion.png" >"$OUT/eval.txt"
 end=$(now)
+echo "cgrad export --int8, checked against the float model on the test images"
+"$CGRAD" export "$OUT/fashion-mnist.safetensors" -o "$OUT/fashion_mnist.c" \
+    --header "$OUT/fashion_mnist.h" --int8 --check "$DATA" >"$OUT/export.txt"
 
 accuracy=$(tail -n 1 "$OUT/eval.txt" | sed -n 's/^accuracy //p')
 cat <<END
@@ -50,10 +55,13 @@ metrics:          $OUT/metrics.csv
 curves:           $OUT/curves.png
 confusion matrix: $OUT/confusion.png
 evaluation:       $OUT/eval.txt
+as C (int8):      $OUT/fashion_mnist.c, .h (docs/EXPORT.md)
 END
 awk -v s="$start" -v t="$trained" -v e="$end" \
     'BEGIN { printf "time:             %.1f s (training %.1f s, evaluation %.1f s)\n", e - s, t - s, e - t }'
 echo "test accuracy:    $accuracy"
+sed -n 's/^check on .*): top class equal to the float model.s on \([0-9.]*%\).*/int8 export:      top class equal to the float model'"'"'s on \1 of the test images/p' \
+    "$OUT/export.txt"
 if awk -v a="$accuracy" 'BEGIN { exit !(a + 0 >= 0.87) }'; then
     exit 0
 fi

@@ -8,8 +8,9 @@
 set -eu
 
 pkgs="gcc make pkg-config libopenblas-dev libstb-dev libcmocka-dev zlib1g-dev libjpeg62-turbo-dev"
-# graphviz for the graph tests; man (and groff) for the man page's; bash for the completion's
-pkgs="$pkgs graphviz man-db bash"
+# graphviz for the graph tests; man (and groff) for the man page's; bash for the
+# completion's; clang: tests/test_export.c compiles the generated C with gcc and clang
+pkgs="$pkgs graphviz man-db bash clang"
 if [ "${1:-}" = "demo" ]; then
     pkgs="$pkgs dataset-fashion-mnist"
 fi

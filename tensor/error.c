@@ -46,9 +46,15 @@ const char *cg_status_str(cg_status status)
     return "unknown status";
 }
 
+/* Control characters a message quotes from a file (a CSV field with a
+ * newline, a name with an escape sequence) are escaped here, so that every
+ * message is one line. */
 static void set_error(cg_status status, const char *fmt, va_list ap)
 {
-    vsnprintf(errmsg, sizeof errmsg, fmt, ap);
+    char raw[CG__ERRMSG_MAX];
+
+    vsnprintf(raw, sizeof raw, fmt, ap);
+    cg_escape_text(errmsg, sizeof errmsg, raw);
     errcode = status;
 }
 
@@ -77,7 +83,9 @@ void cg__errmsg_prefix(const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    char raw[CG__ERRMSG_MAX];
+    vsnprintf(raw, sizeof raw, fmt, ap);
+    cg_escape_text(prefix, sizeof prefix, raw);
     va_end(ap);
     memcpy(old, errmsg, sizeof old);
     /* Cut by hand: gcc's -Wformat-truncation sees two 512-byte strings. */
@@ -92,4 +100,10 @@ void cg__errmsg_prefix(const char *fmt, ...)
         rest = sizeof errmsg - 1 - n;
     memcpy(errmsg + n, old, rest);
     errmsg[n + rest] = '\0';
+}
+
+cg_status cg__errcode_set(cg_status status)
+{
+    errcode = status;
+    return status;
 }

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "tensor.h"
 
@@ -33,6 +34,9 @@ cg_status cg__fail(cg_status status, const char *fmt, ...) CG__PRINTF(2, 3);
 void *cg__fail_null(cg_status status, const char *fmt, ...) CG__PRINTF(2, 3);
 /* Prefix the current error message with "prefix: " (file names, ops). */
 void cg__errmsg_prefix(const char *fmt, ...) CG__PRINTF(1, 2);
+/* Keep the message, change its status (a bad spec read from a file is
+ * CG_ERR_FORMAT, not the parser's CG_ERR_ARG); returns status. */
+cg_status cg__errcode_set(cg_status status);
 
 /* The one door for memory: through the allocator of cg_set_allocator. On
  * failure they set CG_ERR_NOMEM with the size asked for and return NULL. */
@@ -133,6 +137,30 @@ static inline double cg__softmax_row(cg_float *p, const cg_float *x, int n)
     }
     return isinf(m) ? (double)m : (double)m + log(s);
 }
+
+/* A file being written by the one atomic writer (file.c; see "files" in
+ * tensor.h): write to f, then cg__out_close. */
+struct cg__out {
+    FILE       *f;
+    const char *path;     /* as given (borrowed) */
+    char       *target;   /* a link's resolved target, or NULL */
+    char       *tmp;      /* the temporary file, NULL when written in place */
+    int         lock_fd;  /* holds tmp's flock until the rename */
+};
+
+/* Open path for writing (a temporary file beside it, or a device in place).
+ * CG_ERR_IO with a message that does not name path (the caller prefixes). */
+cg_status cg__out_open(struct cg__out *o, const char *path);
+/* Finish: with s == CG_OK flush, fsync and rename over the target; else (or
+ * when that fails) remove the temporary file. Returns the final status. */
+cg_status cg__out_close(struct cg__out *o, cg_status s);
+/* The same in one call: write(f, ctx) fills the file that cg__out_open
+ * opened for path, then cg__out_close. Messages do not name path. */
+cg_status cg__write_atomic(const char *path, cg_status (*write)(FILE *f, void *ctx), void *ctx);
+
+/* True when s[0..n) is valid UTF-8 (no overlong forms, no surrogates, at
+ * most U+10FFFF). */
+bool cg__utf8_valid(const char *s, size_t n);
 
 /* Element count of a shape; CG_ERR_SHAPE (set) on a bad one. */
 cg_status cg__shape_size(int ndim, const int *shape, size_t *size);

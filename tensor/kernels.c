@@ -5,8 +5,10 @@
  * Legend for shapes: R rows, C columns; for GEMM, M x K times K x N.
  * Loops are plain and written so that gcc vectorizes them at -O2.
  */
+#define _DEFAULT_SOURCE   /* MAP_ANONYMOUS, MAP_NORESERVE */
 #include <math.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <cblas.h>
 
@@ -379,7 +381,49 @@ cg_float cg_tensor_norm_max(const cg_tensor *t)
 
 /* ---- threads ------------------------------------------------------------- */
 
+/* OpenBLAS (0.3.21, Debian 12) takes a working buffer of BLAS_BUFFER bytes
+ * (its BUFFER_SIZE on x86_64, 32 << 22) for every thread that runs a GEMM
+ * at once, and for each of its own worker threads when it starts them; when
+ * the mmap fails it retries forever (OpenBLAS issue 5289, fixed in 0.3.30):
+ * under `ulimit -v` a process hung at 100% CPU. So before OpenBLAS needs
+ * them, reserve the address space (a PROT_NONE mapping counts against
+ * RLIMIT_AS like a real one) and fail cleanly if it is not there. */
+#define BLAS_BUFFER ((size_t)128 << 20)
+#define BLAS_SLACK  ((size_t)16 << 20)    /* OpenBLAS's headers, the kernels' stacks */
+
+static bool address_space_for(size_t buffers)
+{
+    size_t bytes = buffers * (BLAS_BUFFER + ((size_t)1 << 16)) + BLAS_SLACK;
+    void *p = mmap(NULL, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+    if (p == MAP_FAILED)
+        return false;
+    munmap(p, bytes);
+    return true;
+}
+
 void cg_set_blas_threads(int n)
 {
-    openblas_set_num_threads(n < 1 ? 1 : n);
+    /* More OpenBLAS threads only when their buffers fit (a slower run, not a hang). */
+    openblas_set_num_threads(n > 1 && address_space_for((size_t)n) ? n : 1);
+}
+
+/* One tiny product per thread: OpenBLAS takes (and keeps) its buffer now. */
+static void warm_gemm(void *ctx, int thread, int n_threads)
+{
+    cg_float a = 1, b = 1, c = 0;
+    (void)ctx, (void)thread, (void)n_threads;
+    cg_kernel_gemm(false, false, 1, 1, 1, 1, &a, &b, 0, &c);
+}
+
+cg_status cg_blas_reserve(cg_pool *pool)
+{
+    int n = cg_pool_size(pool);
+
+    if (!address_space_for((size_t)n))
+        return cg__fail(CG_ERR_NOMEM, "out of memory: the address space left (ulimit -v) "
+                        "cannot hold the BLAS working buffers of %d thread%s (%zu MB each)",
+                        n, n == 1 ? "" : "s", BLAS_BUFFER >> 20);
+    cg_pool_run(pool, warm_gemm, NULL);
+    return CG_OK;
 }

@@ -72,6 +72,11 @@ cg_status   cg_errcode(void);
 void        cg_clear_error(void);
 /* A short constant text for a status ("out of memory", ...). */
 const char *cg_status_str(cg_status status);
+/* Copy src into dst (n > 0 bytes, always NUL-terminated, cut if too long)
+ * with every control character written as \n, \r, \t or \xNN, so that a
+ * message quoting a file's text stays one line. cg_errmsg() is made with it;
+ * a program that prints its own messages can use it too. Returns dst. */
+char       *cg_escape_text(char *dst, size_t n, const char *src);
 
 /* ---- memory ------------------------------------------------------------- */
 
@@ -115,6 +120,24 @@ void      cg_arena_reset(cg_arena *arena);
 struct cg_arena_stats cg_arena_stats(const cg_arena *arena);
 
 #define CG_ALIGN 64
+
+/* ---- files ---------------------------------------------------------------
+ * The library's one way of writing a file, which model files and
+ * checkpoints use too. A regular file (or a new name) is written to a
+ * temporary file "<path>.tmp.XXXXXX" in the same folder, flushed, fsync'ed
+ * and renamed over path, so path always holds the old or the new contents;
+ * an existing file keeps its mode. A temporary file that an earlier writer of
+ * the same path left behind (killed during its write) is removed. A
+ * character device or a FIFO (/dev/null, /dev/stdout) is written in place,
+ * and its write errors reported (/dev/full: "No space left on device"); a
+ * symbolic link is followed; a folder or any other kind of file is refused. */
+
+/* Write data[0..len) to path as above. CG_ERR_IO naming path on failure. */
+cg_status cg_write_file(const char *path, const void *data, size_t len);
+/* True when a and b name the same file: both exist and have the same device
+ * and inode (links and different spellings included), or neither exists and
+ * both would be created under the same name in the same folder. */
+bool      cg_same_file(const char *a, const char *b);
 
 /* ---- tensors ------------------------------------------------------------ */
 
@@ -325,8 +348,17 @@ void     cg_pool_run(cg_pool *pool, cg_pool_fn fn, void *ctx);
 /* Thread `thread`'s contiguous share [begin, end) of n items. */
 void     cg_pool_range(int n, int thread, int n_threads, int *begin, int *end);
 
-/* Set the number of threads OpenBLAS uses inside each GEMM (1 = none). */
+/* Set the number of threads OpenBLAS uses inside each GEMM (1 = none); 1
+ * when the address space (ulimit -v) has no room for n threads' buffers. */
 void     cg_set_blas_threads(int n);
+/* Make sure GEMMs on every thread of pool (NULL: the caller) can get
+ * OpenBLAS's working buffers, and have OpenBLAS take them now: OpenBLAS
+ * 0.3.21 retries a failed buffer allocation forever, so under an
+ * address-space limit a first product would hang instead of failing.
+ * CG_ERR_NOMEM (no hang) when the room is not there. cg_trainer_new calls it;
+ * a program that calls cg_matmul or cg_kernel_gemm itself calls it once per
+ * thread that multiplies. */
+cg_status cg_blas_reserve(cg_pool *pool);
 
 #ifdef __cplusplus
 }

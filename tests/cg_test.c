@@ -163,6 +163,22 @@ const char *cg_test_path(const char *dir, int k, const char *rel)
     return paths[k];
 }
 
+void cg_test_write_safetensors(const char *path, const char *json, size_t data_len)
+{
+    size_t hn = strlen(json), n = 8 + hn + data_len;
+    unsigned char *b = calloc(1, n);
+    assert_non_null(b);
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)((uint64_t)hn >> (8 * i));
+    memcpy(b + 8, json, hn);
+    for (size_t i = 0; i + 4 <= data_len; i += 4) {
+        float v = (float)(i / 4 + 1);
+        memcpy(b + 8 + hn + i, &v, 4);
+    }
+    cg_test_write_file(path, b, n, false);
+    free(b);
+}
+
 void cg_test_write_file(const char *path, const void *p, size_t n, bool gz)
 {
     if (gz) {

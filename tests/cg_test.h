@@ -116,6 +116,10 @@ int cg_test_dir_remove(const char *dir);
 /* Write n bytes at p to path, gzip-compressed when gz; fails the test on
  * any error. */
 void cg_test_write_file(const char *path, const void *p, size_t n, bool gz);
+/* A safetensors file at path: the 8-byte length of json, json, then
+ * data_len bytes of float32 values 1, 2, 3, ... (a header is written as
+ * given, so a test can make any malformed one). */
+void cg_test_write_safetensors(const char *path, const char *json, size_t data_len);
 /* "<dir>/<rel>" in the k-th of CG_TEST_PATHS buffers, so that that many paths
  * can be in use at once (k in 0..CG_TEST_PATHS-1). */
 #define CG_TEST_PATHS 8

@@ -433,6 +433,33 @@ static void test_csv_rejects_out_of_range(void **state)
     unlink(path);
 }
 
+/* A CSV file of bytes (a NUL inside) under a temporary name; expect_fail. */
+static void expect_bytes_fail(const char *bytes, size_t n, const char *want)
+{
+    char path[] = "/tmp/cg_csv_bytesXXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_true(write(fd, bytes, n) == (ssize_t)n);
+    close(fd);
+    expect_fail(path, NULL, CG_ERR_FORMAT, want);
+    assert_errmsg_contains(path);
+    unlink(path);
+}
+
+/* "x\0q" and "x\0r" were one label "x" each: 40 rows of 2 distinct labels
+ * gave classes that were not the file's. A NUL is refused where it is; a
+ * label that is not UTF-8 too (class names go into model files). */
+static void test_csv_rejects_nul_and_bad_utf8(void **state)
+{
+    (void)state;
+    static const char nul[] = "a,y\n1,x\0q\n2,x\0r\n";
+    expect_bytes_fail(nul, sizeof nul - 1, ":2: a NUL byte at byte 4 of the record");
+    static const char quoted[] = "a,y\n1,\"x\0\"\n";
+    expect_bytes_fail(quoted, sizeof quoted - 1, ":2: a NUL byte");
+    static const char latin1[] = "a,y\n1,caf\xe9\n2,tea\n";
+    expect_bytes_fail(latin1, sizeof latin1 - 1, ":2: column 2 'y': the label is not valid UTF-8");
+}
+
 static void test_csv_rejects_empty_field(void **state)
 {
     (void)state;
@@ -440,11 +467,13 @@ static void test_csv_rejects_empty_field(void **state)
                 "bad_empty_field.csv:2: column 2 'b': empty field");
 }
 
+/* The field's newline is escaped: every message is one line. */
 static void test_csv_line_numbers_count_quoted_newlines(void **state)
 {
     (void)state;
     expect_fail(CSV("bad_after_multiline.csv"), NULL, CG_ERR_FORMAT,
-                "bad_after_multiline.csv:4: column 1 'a': 'x\ny' is not a number");
+                "bad_after_multiline.csv:4: column 1 'a': 'x\\ny' is not a number");
+    assert_null(strchr(cg_errmsg(), '\n'));
 }
 
 static void test_csv_rejects_unclosed_quote(void **state)
@@ -545,6 +574,7 @@ int main(void)
         cmocka_unit_test(test_csv_rejects_out_of_range),
         cmocka_unit_test(test_csv_rejects_empty_field),
         cmocka_unit_test(test_csv_line_numbers_count_quoted_newlines),
+        cmocka_unit_test(test_csv_rejects_nul_and_bad_utf8),
         cmocka_unit_test(test_csv_rejects_unclosed_quote),
         cmocka_unit_test(test_csv_rejects_missing_label_column),
         cmocka_unit_test(test_csv_rejects_unknown_class),

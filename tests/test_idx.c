@@ -126,6 +126,8 @@ static void test_idx_load_dir(void **state)
     cg_dataset_free(test);
 }
 
+/* docs/CLI.md says the t10k pair is used "if present": a folder without
+ * one loads (it was refused); half a pair is still an error naming it. */
 static void test_idx_dir_without_test_pair(void **state)
 {
     (void)state;
@@ -136,10 +138,46 @@ static void test_idx_dir_without_test_pair(void **state)
     strcat(dir, "/half");
     write_pair("train", true);
     dir[strlen(dir) - 5] = '\0';
+    assert_int_equal(cg_idx_load_dir(sub, &train, &test), CG_OK);
+    check_set(train);
+    assert_null(test);
+    cg_dataset_free(train);
+    strcat(dir, "/half");
+    write_idx(tmp(0, "t10k-labels-idx1-ubyte"), false, 8, 1, (uint32_t[]){3}, labels3, 3);
+    dir[strlen(dir) - 5] = '\0';
     assert_int_equal(cg_idx_load_dir(sub, &train, &test), CG_ERR_IO);
     assert_null(train);
     assert_null(test);
     assert_errmsg_contains("/half: no t10k-images-idx3-ubyte or t10k-images-idx3-ubyte.gz");
+}
+
+/* A t10k pair that does not fit the training pair is refused at load time,
+ * naming the t10k file (it was found at the first validation, as "the norm
+ * has 6 features, the data set 4" or "labels[0] is 9"). */
+static void test_idx_dir_test_pair_must_match(void **state)
+{
+    (void)state;
+    cg_dataset *train = (cg_dataset *)1, *test = (cg_dataset *)1;
+    char sub[128];
+    snprintf(sub, sizeof sub, "%s/odd", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    strcat(dir, "/odd");
+    write_pair("train", false);
+    write_idx(tmp(0, "t10k-images-idx3-ubyte"), false, 8, 3, (uint32_t[]){2, 2, 2}, pixels, 8);
+    write_idx(tmp(1, "t10k-labels-idx1-ubyte"), false, 8, 1, (uint32_t[]){2}, labels3, 2);
+    dir[strlen(dir) - 4] = '\0';
+    assert_int_equal(cg_idx_load_dir(sub, &train, &test), CG_ERR_FORMAT);
+    assert_null(train);
+    assert_null(test);
+    assert_errmsg_contains("/odd/t10k-images-idx3-ubyte: images of 2 x 2 pixels, the training "
+                           "images are 3 x 2");
+    strcat(dir, "/odd");
+    write_idx(tmp(0, "t10k-images-idx3-ubyte"), false, 8, 3, (uint32_t[]){1, 2, 3}, pixels, 6);
+    write_idx(tmp(1, "t10k-labels-idx1-ubyte"), false, 8, 1, (uint32_t[]){1}, (uint8_t[]){9}, 1);
+    dir[strlen(dir) - 4] = '\0';
+    assert_int_equal(cg_idx_load_dir(sub, &train, &test), CG_ERR_FORMAT);
+    assert_errmsg_contains("/odd/t10k-labels-idx1-ubyte: label 0 is 9, the training labels are "
+                           "classes 0..");
 }
 
 /* ---- bad input ---------------------------------------------------------- */
@@ -263,6 +301,7 @@ int main(void)
         cmocka_unit_test(test_idx_gzip),
         cmocka_unit_test(test_idx_load_dir),
         cmocka_unit_test(test_idx_dir_without_test_pair),
+        cmocka_unit_test(test_idx_dir_test_pair_must_match),
         cmocka_unit_test(test_idx_rejects_missing_file),
         cmocka_unit_test(test_idx_rejects_empty_file),
         cmocka_unit_test(test_idx_rejects_bad_magic),

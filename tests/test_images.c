@@ -326,6 +326,38 @@ static void test_images_jpeg_decodes(void **state)
     cg_test_walk_dataset_allocations(load_folder, jpg, 1000);
 }
 
+/* stb_image 2.27's JPEG decoder could not be guarded (a shift by 32 on
+ * corrupt entropy data, fuzz_image's last find): stb is built without it
+ * (data/stb_impl.c refuses to compile otherwise) and a JPEG goes to
+ * libjpeg-turbo by its content, whatever its name says. So a JPEG named
+ * .png decodes, and the input that found the stb bug fails with libjpeg's
+ * words, under any name. */
+static void test_images_jpeg_never_reaches_stb(void **state)
+{
+    (void)state;
+    uint8_t rgb[16 * 16 * 3];
+    ramp(rgb);
+    make_dir("named");
+    write_jpeg("named/jpeg.png", 16, 16, 3, rgb, 100);
+    cg_float x[16 * 16 * 3];
+    assert_int_equal(cg_image_load_features(at(0, "named/jpeg.png"), 16, 16, 3, x), CG_OK);
+    for (int k = 0; k < 16 * 16 * 3; k++)
+        assert_near(x[k], rgb[k], 6);
+    FILE *f = fopen("tests/fuzz/corpus/image/crash_jpeg_shift_by_32", "rb");
+    assert_non_null(f);
+    uint8_t b[4096];
+    size_t n = fread(b, 1, sizeof b, f);
+    fclose(f);
+    static const char *const names[] = {"named/shift.jpg", "named/shift.png", "named/shift.bmp"};
+    for (size_t i = 0; i < 3; i++) {
+        cg_test_write_file(at(0, names[i]), b + 1, n - 1, false);   /* byte 0: the extension */
+        cg_clear_error();
+        assert_int_not_equal(cg_image_load_features(at(0, names[i]), 16, 16, 3, x), CG_OK);
+        assert_errmsg_contains(names[i]);
+        assert_errmsg_contains("JPEG");   /* libjpeg's message, not stb's */
+    }
+}
+
 /* A JPEG cut short, or with its entropy-coded data damaged, decodes in
  * libjpeg with a warning and grey where data is missing: here it is an
  * error naming the file, as a truncated PNG is. */
@@ -536,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_images_rejects_empty_class),
         cmocka_unit_test(test_images_rejects_truncated_png),
         cmocka_unit_test(test_images_jpeg_decodes),
+        cmocka_unit_test(test_images_jpeg_never_reaches_stb),
         cmocka_unit_test(test_images_rejects_broken_jpeg),
         cmocka_unit_test(test_images_rejects_huge_jpeg),
         cmocka_unit_test(test_images_rejects_jpeg_of_too_many_scans),

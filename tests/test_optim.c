@@ -491,6 +491,30 @@ static void test_many_tensors_equal_one(void **state)
     }
 }
 
+/* A step count read from a checkpoint is bounded: 2^63 - 1 overflowed the
+ * count at the next step (UBSan) and a negative one made no sense. */
+static void test_step_count_is_bounded(void **state)
+{
+    (void)state;
+    for (int which = 0; which < 5; which++) {
+        struct problem one;
+        problem_init(&one);
+        cg_optim *o = make_optim(which, &one.p, 1);
+        assert_non_null(o);
+        assert_int_equal(cg_optim_set_steps(o, INT64_MAX), CG_ERR_ARG);
+        assert_int_equal(cg_optim_set_steps(o, -3), CG_ERR_ARG);
+        assert_int_equal(cg_optim_set_steps(o, CG_OPTIM_MAX_STEPS + 1), CG_ERR_ARG);
+        assert_int_equal(cg_optim_steps(o), 0);
+        assert_int_equal(cg_optim_set_steps(o, CG_OPTIM_MAX_STEPS - 1), CG_OK);
+        set_grads(&one.p, 1);
+        assert_int_equal(cg_optim_step(o), CG_OK);
+        assert_int_equal(cg_optim_step(o), CG_ERR_STATE);
+        assert_int_equal(cg_optim_steps(o), CG_OPTIM_MAX_STEPS);
+        cg_optim_free(o);
+        cg_tensor_free(one.p);
+    }
+}
+
 /* A step split into element ranges (as threads would do it) equals a whole step. */
 static void test_split_ranges_equal_whole(void **state)
 {
@@ -931,6 +955,7 @@ int main(void)
         cmocka_unit_test(test_adamw_defaults),
         cmocka_unit_test(test_adamw_amsgrad),
         cmocka_unit_test(test_many_tensors_equal_one),
+        cmocka_unit_test(test_step_count_is_bounded),
         cmocka_unit_test(test_split_ranges_equal_whole),
         cmocka_unit_test(test_step_pool_equals_whole),
         cmocka_unit_test(test_step_zero_grad_equals_step_then_zero),

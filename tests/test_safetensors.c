@@ -68,17 +68,7 @@ static unsigned char *read_bytes(const char *path, size_t *n)
  * (values 1.0f, 2.0f, ... as F32 little-endian on this little-endian host). */
 static void write_st(const char *path, const char *json, size_t data_len)
 {
-    size_t hn = strlen(json), n = 8 + hn + data_len;
-    unsigned char *b = calloc(1, n);
-    for (int i = 0; i < 8; i++)
-        b[i] = (unsigned char)((uint64_t)hn >> (8 * i));
-    memcpy(b + 8, json, hn);
-    for (size_t i = 0; i + 4 <= data_len; i += 4) {
-        float v = (float)(i / 4 + 1);
-        memcpy(b + 8 + hn + i, &v, 4);
-    }
-    cg_test_write_file(path, b, n, false);
-    free(b);
+    cg_test_write_safetensors(path, json, data_len);
 }
 
 /* Loading path fails with code and a message containing both needles. */
@@ -459,7 +449,73 @@ static void test_overlapping_offsets_and_holes(void **state)
     expect_load_error(path, CG_ERR_FORMAT, "4 bytes of data after the last tensor");
     write_st(path, "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
                    "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8);
-    expect_load_error(path, CG_ERR_FORMAT, "tensor a appears twice");
+    expect_load_error(path, CG_ERR_FORMAT, "the key \"a\" appears twice");
+    /* Not neighbours, in the file or by offset: the first was taken before. */
+    write_st(path, "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                   "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]},"
+                   "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", 12);
+    expect_load_error(path, CG_ERR_FORMAT, "the key \"a\" appears twice");
+    cg_clear_error();
+    assert_null(cg_model_load(path, NULL));
+    assert_int_equal(cg_errcode(), CG_ERR_FORMAT);
+}
+
+/* A header of n metadata keys "k0".."k<n-1>", plus "k<dup>" again at the end
+ * when dup >= 0. */
+static void write_many_keys(const char *path, int n, int dup)
+{
+    size_t cap = (size_t)n * 24 + 64, len = 0;
+    char *h = malloc(cap);
+    assert_non_null(h);
+    len += (size_t)snprintf(h + len, cap - len, "{\"__metadata__\":{");
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(h + len, cap - len, "%s\"k%d\":\"v\"", i ? "," : "", i);
+    if (dup >= 0)
+        len += (size_t)snprintf(h + len, cap - len, ",\"k%d\":\"w\"", dup);
+    snprintf(h + len, cap - len, "}}");
+    write_st(path, h, 0);
+    free(h);
+}
+
+/* Metadata keys are checked for repeats with a hash set, not pair by pair:
+ * 200,000 keys took minutes. Counts are capped at 65536 members. */
+static void test_many_metadata_keys(void **state)
+{
+    const char *path = tmp_path("keys.safetensors");
+    (void)state;
+    write_many_keys(path, 65536, -1);
+    cg_safetensors *st = cg_safetensors_load(path);
+    assert_non_null(st);
+    assert_int_equal(cg_safetensors_meta_count(st), 65536);
+    assert_string_equal(cg_safetensors_meta(st, "k65535"), "v");
+    cg_safetensors_free(st);
+    write_many_keys(path, 65535, 3);
+    expect_load_error(path, CG_ERR_FORMAT, "the key \"k3\" appears twice");
+    write_many_keys(path, 200000, -1);
+    expect_load_error(path, CG_ERR_FORMAT, "more members than the limit (65536)");
+}
+
+/* Strings in a header are UTF-8 (safetensors says so; PyTorch's reader
+ * refuses anything else), a class name included; a writer refuses to make
+ * a header that is not. */
+static void test_header_must_be_utf8(void **state)
+{
+    const char *path = tmp_path("utf8.safetensors");
+    (void)state;
+    write_st(path, "{\"__metadata__\":{\"format\":\"cgrad\",\"spec\":\"2-2\","
+                   "\"classes\":\"[\\\"a\xff\\\", \\\"b\\\"]\"}}", 0);
+    expect_load_error(path, CG_ERR_FORMAT, "not valid UTF-8");
+    write_st(path, "{\"__metadata__\":{\"k\":\"\xc0\xaf\"}}", 0);   /* overlong '/' */
+    expect_load_error(path, CG_ERR_FORMAT, "not valid UTF-8");
+    write_st(path, "{\"__metadata__\":{\"k\":\"\xed\xa0\x80\"}}", 0);   /* a surrogate */
+    expect_load_error(path, CG_ERR_FORMAT, "not valid UTF-8");
+    write_st(path, "{\"__metadata__\":{\"k\":\"caf\xc3\xa9 \xf0\x9f\x90\x88\"}}", 0);
+    cg_safetensors *st = cg_safetensors_load(path);
+    assert_non_null(st);
+    cg_safetensors_free(st);
+    struct cg_meta_kv kv = {"k", "caf\xe9"};
+    assert_int_equal(cg_safetensors_save(path, NULL, 0, &kv, 1), CG_ERR_ARG);
+    assert_errmsg_contains("not valid UTF-8");
 }
 
 static void test_bad_metadata(void **state)
@@ -474,9 +530,22 @@ static void test_bad_metadata(void **state)
     write_st(path, "{\"__metadata__\":{\"format\":\"cgrad\",\"spec\":\"4-x\"}}", 0);
     cg_clear_error();
     assert_null(cg_model_load(path, NULL));
-    assert_int_equal(cg_errcode(), CG_ERR_ARG);
+    assert_int_equal(cg_errcode(), CG_ERR_FORMAT);   /* the file's fault, not an argument's */
     assert_errmsg_contains(path);
     assert_errmsg_contains("\"x\"");
+    /* Classes that are not an array of strings: refused whether or not the
+     * caller asks for the metadata (it was accepted with NULL). */
+    write_st(path, "{\"__metadata__\":{\"format\":\"cgrad\",\"spec\":\"1-1\","
+                   "\"classes\":\"[1]\"},"
+                   "\"0.weight\":{\"dtype\":\"F32\",\"shape\":[1,1],\"data_offsets\":[0,4]},"
+                   "\"0.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8);
+    for (int with_meta = 0; with_meta < 2; with_meta++) {
+        struct cg_model_meta meta;
+        cg_clear_error();
+        assert_null(cg_model_load(path, with_meta ? &meta : NULL));
+        assert_int_equal(cg_errcode(), CG_ERR_FORMAT);
+        assert_errmsg_contains("__metadata__ \"classes\" entry 0 is not a string");
+    }
 }
 
 static void test_header_byte_flips_never_crash(void **state)
@@ -545,12 +614,11 @@ static void test_write_into_missing_directory_fails_cleanly(void **state)
     snprintf(path, sizeof path, "%s/plain/m.safetensors", dir);
     assert_int_equal(cg_model_save(m, path, NULL), CG_ERR_IO);
     assert_errmsg_contains(path);
-    /* A target that is a folder: the rename fails after the temporary file
-     * was written, which must then be removed. */
+    /* A target that is a folder: refused before any temporary file. */
     snprintf(path, sizeof path, "%s/folder", dir);
     assert_int_equal(mkdir(path, 0755), 0);
     assert_int_equal(cg_model_save(m, path, NULL), CG_ERR_IO);
-    assert_errmsg_contains("cannot rename");
+    assert_errmsg_contains("is a folder");
     assert_int_equal(temp_files(dir), 0);
     cg_model_free(m);
 }
@@ -692,6 +760,8 @@ int main(void)
         cmocka_unit_test(test_truncated_data),
         cmocka_unit_test(test_overlapping_offsets_and_holes),
         cmocka_unit_test(test_bad_metadata),
+        cmocka_unit_test(test_many_metadata_keys),
+        cmocka_unit_test(test_header_must_be_utf8),
         cmocka_unit_test(test_header_byte_flips_never_crash),
         cmocka_unit_test(test_json_reader),
         cmocka_unit_test(test_write_into_missing_directory_fails_cleanly),

@@ -2,7 +2,7 @@
  * cli_parse and cli_settings_finish), without running a command.
  *
  * Input layout: byte 0 chooses the command (train, eval, predict, gradcheck,
- * info) and bit 3 the task given to cli_settings_finish; the rest is split
+ * info, export) and bit 3 the task given to cli_settings_finish; the rest is split
  * at NUL bytes into argv words (up to 64). */
 #include "fuzz_util.h"
 
@@ -10,9 +10,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const enum cli_command cmds[5] = {CLI_CMD_TRAIN, CLI_CMD_EVAL, CLI_CMD_PREDICT,
-                                             CLI_CMD_GRADCHECK, CLI_CMD_INFO};
-    static const char *const names[5] = {"train", "eval", "predict", "gradcheck", "info"};
+    static const enum cli_command cmds[6] = {CLI_CMD_TRAIN, CLI_CMD_EVAL, CLI_CMD_PREDICT,
+                                             CLI_CMD_GRADCHECK, CLI_CMD_INFO, CLI_CMD_EXPORT};
+    static const char *const names[6] = {"train", "eval", "predict", "gradcheck", "info",
+                                         "export"};
     char *argv[66];
     int argc = 0;
 
@@ -24,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(buf, data + 1, size - 1);
     buf[size - 1] = '\0';
-    snprintf(name, sizeof name, "%s", names[data[0] % 5]);
+    snprintf(name, sizeof name, "%s", names[data[0] % 6]);
     argv[argc++] = name;
     for (char *p = buf; p < buf + size - 1 && argc < 65; p += strlen(p) + 1)
         argv[argc++] = p;
@@ -32,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     struct cli_settings s;
     cli_settings_defaults(&s);
-    int rc = cli_parse(cmds[data[0] % 5], argc, argv, &s);
+    int rc = cli_parse(cmds[data[0] % 6], argc, argv, &s);
     if (rc == 0) {
         cli_settings_finish(&s, (data[0] & 8) != 0);
         if (s.n_positional < 0 || s.n_positional > CLI_MAX_POSITIONAL ||
