@@ -2,9 +2,10 @@
  * cgrad: a tiny neural-network training framework in C11.
  *
  * One header for the whole library. Link with
- *     cc prog.c $(pkg-config --cflags --libs --static cgrad)
- * (libcgrad64.a is the same library with cg_float = double: define
- * CG_DOUBLE before including this header and link -lcgrad64).
+ *     cc prog.c $(pkg-config --cflags --libs cgrad)
+ * (add -static and --static for a self-contained program; cgrad64 in place
+ * of cgrad is the same library with cg_float = double, and its flags define
+ * CG_DOUBLE before this header is read).
  *
  * The layers, each with its own header and introduction:
  *     tensor/tensor.h       tensors, kernels, random numbers, statistics, linear algebra
@@ -16,8 +17,6 @@
  */
 #ifndef CGRAD_H
 #define CGRAD_H
-
-#define CG_VERSION "0.1.0"
 
 #include "tensor/tensor.h"
 #include "autograd/autograd.h"

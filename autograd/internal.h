@@ -68,19 +68,4 @@ static inline cg_float *cg__grad(const cg_tensor *t)
     return t && (t->flags & CG_TENSOR_REQUIRES_GRAD) ? t->grad : NULL;
 }
 
-/* Math in the build's precision (no promotion to double for float). */
-#ifdef CG_DOUBLE
-static inline cg_float cg__exp(cg_float x) { return exp(x); }
-static inline cg_float cg__log(cg_float x) { return log(x); }
-static inline cg_float cg__log1p(cg_float x) { return log1p(x); }
-static inline cg_float cg__tanh(cg_float x) { return tanh(x); }
-static inline cg_float cg__fabs(cg_float x) { return fabs(x); }
-#else
-static inline cg_float cg__exp(cg_float x) { return expf(x); }
-static inline cg_float cg__log(cg_float x) { return logf(x); }
-static inline cg_float cg__log1p(cg_float x) { return log1pf(x); }
-static inline cg_float cg__tanh(cg_float x) { return tanhf(x); }
-static inline cg_float cg__fabs(cg_float x) { return fabsf(x); }
-#endif
-
 #endif /* CG_AUTOGRAD_INTERNAL_H */

@@ -107,30 +107,6 @@ static void cross_entropy_backward(cg_tensor *out)
     }
 }
 
-/* One row: log-sum-exp with the max subtracted (exp <= 1, sum >= 1), writing
- * softmax into p when p is not NULL. Returns lse. */
-static double row_lse(const cg_float *z, cg_float *p, int classes)
-{
-    cg_float m = z[0];
-    double s = 0;
-
-    for (int c = 1; c < classes; c++)
-        m = z[c] > m ? z[c] : m;
-    if (p) {
-        for (int c = 0; c < classes; c++) {
-            p[c] = cg__exp(z[c] - m);
-            s += (double)p[c];
-        }
-        cg_float inv = (cg_float)(1 / s);
-        for (int c = 0; c < classes; c++)
-            p[c] *= inv;
-    } else {
-        for (int c = 0; c < classes; c++)
-            s += (double)cg__exp(z[c] - m);
-    }
-    return (double)m + log(s);
-}
-
 static cg_status ce_check(const cg_tensor *z, const int *labels, const cg_tensor *w,
                           cg_float eps)
 {
@@ -200,8 +176,9 @@ cg_tensor *cg_cross_entropy_ex(cg_graph *g, cg_tensor *logits, const int *labels
         const cg_float *z = logits->data + (size_t)n * (size_t)classes;
         int y = labels[n];
         double wy = class_weights ? (double)class_weights->data[y] : 1;
-        double lse = row_lse(z, k->prob ? k->prob + (size_t)n * (size_t)classes : NULL,
-                             classes);
+        /* softmax (saved for backward) and lse from tensor/'s one kernel */
+        double lse = cg__softmax_row(k->prob ? k->prob + (size_t)n * (size_t)classes : NULL,
+                                     z, classes);
         nll += wy * (lse - (double)z[y]);
         norm += wy;
         if (e > 0) { /* sum_c w_c (lse - z_c) */

@@ -9,8 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../cgrad.h"  /* CG_VERSION */
-#include "internal.h"
+#include "internal.h"   /* CG_VERSION comes with tensor/tensor.h */
 
 static const char *const reserved[] = {
     "format", "version", "spec", "input_size", "task", "classes", "normalization", "features"

@@ -181,11 +181,7 @@ static int chunk_correct(const cg_tensor *y, const int *labels, int rows)
 
     for (int i = 0; i < rows; i++) {
         const cg_float *row = y->data + (size_t)i * (size_t)cols;
-        int best = 0;
-        for (int c = 1; c < cols; c++)
-            if (row[c] > row[best])
-                best = c;
-        correct += best == labels[i];
+        correct += (int)cg__argmax(row, (size_t)cols, 1) == labels[i];
     }
     return correct;
 }

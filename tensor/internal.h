@@ -4,6 +4,7 @@
 #ifndef CG_INTERNAL_H
 #define CG_INTERNAL_H
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -61,6 +62,80 @@ static inline bool cg__add_size(size_t a, size_t b, size_t *out)
         return false;
     *out = a + b;
     return true;
+}
+
+/* Math in the build's precision (no promotion to double for float). */
+#ifdef CG_DOUBLE
+static inline cg_float cg__exp(cg_float x) { return exp(x); }
+static inline cg_float cg__log(cg_float x) { return log(x); }
+static inline cg_float cg__log1p(cg_float x) { return log1p(x); }
+static inline cg_float cg__tanh(cg_float x) { return tanh(x); }
+static inline cg_float cg__fabs(cg_float x) { return fabs(x); }
+#else
+static inline cg_float cg__exp(cg_float x) { return expf(x); }
+static inline cg_float cg__log(cg_float x) { return logf(x); }
+static inline cg_float cg__log1p(cg_float x) { return log1pf(x); }
+static inline cg_float cg__tanh(cg_float x) { return tanhf(x); }
+static inline cg_float cg__fabs(cg_float x) { return fabsf(x); }
+#endif
+
+/* ---- the one softmax and the one argmax ------------------------------------
+ * Inline so that the hot callers (the cross-entropy loss, the trainer's
+ * accuracy) pay no call per row; tensor/kernels.c's public kernels are
+ * these same functions. */
+
+/* The first index of the largest of n elements x[0], x[stride], ...; a NaN
+ * counts as the largest, so that it is not hidden; 0 when n is 0. */
+static inline size_t cg__argmax(const cg_float *x, size_t n, size_t stride)
+{
+    size_t best = 0;
+    cg_float b = n ? x[0] : 0;
+
+    if (isnan(b))
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        cg_float v = x[i * stride];
+        if (!(v <= b)) {        /* v > b, or v is NaN */
+            best = i;
+            if (isnan(v))
+                break;
+            b = v;
+        }
+    }
+    return best;
+}
+
+/* The library's one softmax and log-sum-exp: cg_softmax, cg_log_softmax, the
+ * cross-entropy loss and predict all come here, so their numbers agree to the
+ * bit. x: [n], n >= 1; p: [n] or NULL, may be x.
+ * lse = log(sum(exp(x))) = m + log(sum(exp(x - m))) with m = max(x): every
+ * exp is at most 1, so nothing overflows, and the largest term is exactly 1,
+ * so the sum is at least 1 and its log is never log(0). The terms are exps
+ * in the build's precision (expf for float, as PyTorch's float kernels),
+ * summed in double; softmax multiplies them by the rounded 1/sum, as
+ * PyTorch's vectorized softmax does. lse is the same bits whether p is asked
+ * for or not. A NaN anywhere makes everything NaN; an infinite max is the
+ * lse itself (softmax is NaN then, as in PyTorch). */
+static inline double cg__softmax_row(cg_float *p, const cg_float *x, int n)
+{
+    cg_float m = x[0];
+    double s = 0;
+
+    for (int i = 1; i < n; i++)
+        m = x[i] > m ? x[i] : m;
+    if (p) {
+        for (int i = 0; i < n; i++) {
+            p[i] = cg__exp(x[i] - m);
+            s += (double)p[i];
+        }
+        cg_float inv = (cg_float)(1 / s);
+        for (int i = 0; i < n; i++)
+            p[i] *= inv;
+    } else {
+        for (int i = 0; i < n; i++)
+            s += (double)cg__exp(x[i] - m);
+    }
+    return isinf(m) ? (double)m : (double)m + log(s);
 }
 
 /* A file being written by the one atomic writer (file.c; see "files" in

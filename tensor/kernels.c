@@ -185,24 +185,14 @@ cg_float cg_tensor_max(const cg_tensor *t)
     return t->size ? t->data[cg_tensor_argmax(t)] : (cg_float)-INFINITY;
 }
 
-/* The first index of the largest element; a NaN counts as largest, so that
- * it is not hidden. */
-static size_t argmax_strided(const cg_float *x, size_t n, size_t stride)
-{
-    size_t best = 0;
-    for (size_t i = 1; i < n; i++) {
-        cg_float v = x[i * stride], b = x[best * stride];
-        if (isnan(b))
-            break;
-        if (v > b || isnan(v))
-            best = i;
-    }
-    return best;
-}
-
 size_t cg_tensor_argmax(const cg_tensor *t)
 {
-    return argmax_strided(t->data, t->size, 1);
+    return cg__argmax(t->data, t->size, 1);
+}
+
+int cg_kernel_argmax(const cg_float *x, int n)
+{
+    return n > 0 ? (int)cg__argmax(x, (size_t)n, 1) : 0;
 }
 
 enum reduce_kind { REDUCE_SUM, REDUCE_MEAN, REDUCE_MAX };
@@ -251,7 +241,7 @@ static cg_status reduce_axis(const char *op, cg_tensor *out, const cg_tensor *x,
     for (int o = 0; o < n_out; o++) {
         const cg_float *p = x->data + (size_t)o * stride_out;
         if (kind == REDUCE_MAX) {
-            out->data[o] = n_in ? p[argmax_strided(p, (size_t)n_in, stride_in) * stride_in]
+            out->data[o] = n_in ? p[cg__argmax(p, (size_t)n_in, stride_in) * stride_in]
                                 : (cg_float)-INFINITY;
             continue;
         }
@@ -292,68 +282,42 @@ cg_status cg_tensor_argmax_axis(size_t *idx, const cg_tensor *x, int axis)
     cols = x->shape[1];
     if (axis == 1)
         for (int r = 0; r < rows; r++)
-            idx[r] = argmax_strided(x->data + (size_t)r * (size_t)cols, (size_t)cols, 1);
+            idx[r] = cg__argmax(x->data + (size_t)r * (size_t)cols, (size_t)cols, 1);
     else
         for (int c = 0; c < cols; c++)
-            idx[c] = argmax_strided(x->data + c, (size_t)rows, (size_t)cols);
+            idx[c] = cg__argmax(x->data + c, (size_t)rows, (size_t)cols);
     return CG_OK;
 }
 
 /* ---- softmax ------------------------------------------------------------- */
 
-/* log(sum(exp(x))) = m + log(sum(exp(x - m))) with m = max(x): every exp is
- * at most 1, so nothing overflows, and the largest term is exactly 1, so the
- * sum is at least 1 and its log is never log(0). */
 cg_float cg_kernel_logsumexp(const cg_float *x, int n)
 {
-    cg_float m;
-    double s = 0;
-
     if (n <= 0)
         return (cg_float)-INFINITY;   /* log of an empty sum */
-    m = x[0];
-    for (int i = 1; i < n; i++)
-        if (x[i] > m)
-            m = x[i];
-    if (isinf(m))
-        return m;
-    for (int i = 0; i < n; i++)
-        s += exp((double)(x[i] - m));
-    return m + (cg_float)log(s);
+    return (cg_float)cg__softmax_row(NULL, x, n);
 }
 
-/* softmax(x)_c = exp(x_c - m) / sum exp(x - m), m = max(x): the shift keeps
- * every exp in (0, 1], and the sum (in double) is at least 1. */
 void cg_kernel_softmax_rows(cg_float *out, const cg_float *x, int rows, int cols)
+{
+    if (cols <= 0)
+        return;
+    for (int r = 0; r < rows; r++)
+        cg__softmax_row(out + (size_t)r * (size_t)cols, x + (size_t)r * (size_t)cols, cols);
+}
+
+/* log_softmax(x)_c = x_c - lse(x), one rounding from double. */
+void cg_kernel_log_softmax_rows(cg_float *out, const cg_float *x, int rows, int cols)
 {
     if (cols <= 0)
         return;
     for (int r = 0; r < rows; r++) {
         const cg_float *xr = x + (size_t)r * (size_t)cols;
         cg_float *yr = out + (size_t)r * (size_t)cols;
-        cg_float m = xr[0];
-        double s = 0;
-
-        for (int c = 1; c < cols; c++)
-            m = xr[c] > m ? xr[c] : m;
-        for (int c = 0; c < cols; c++) {
-            yr[c] = (cg_float)exp((double)(xr[c] - m));
-            s += (double)yr[c];
-        }
-        for (int c = 0; c < cols; c++)
-            yr[c] = (cg_float)((double)yr[c] / s);
-    }
-}
-
-void cg_kernel_log_softmax_rows(cg_float *out, const cg_float *x, int rows, int cols)
-{
-    for (int r = 0; r < rows; r++) {
-        const cg_float *xr = x + (size_t)r * (size_t)cols;
-        cg_float *yr = out + (size_t)r * (size_t)cols;
-        cg_float lse = cg_kernel_logsumexp(xr, cols);
+        double lse = cg__softmax_row(NULL, xr, cols);
 
         for (int c = 0; c < cols; c++)
-            yr[c] = xr[c] - lse;
+            yr[c] = (cg_float)((double)xr[c] - lse);
     }
 }
 

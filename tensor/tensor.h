@@ -33,6 +33,12 @@
 extern "C" {
 #endif
 
+/* ---- version ------------------------------------------------------------ */
+
+/* The library's version, "major.minor.patch"; model files record it. Here,
+ * in the lowest layer, so that every layer may use it. */
+#define CG_VERSION "0.1.0"
+
 /* ---- numbers ------------------------------------------------------------ */
 
 #ifdef CG_DOUBLE
@@ -236,12 +242,16 @@ cg_float  cg_tensor_norm_max(const cg_tensor *t);
 /* Raw kernels on arrays, for fused code in the layers above. */
 /* y[R, C] += b[C] on every row */
 void      cg_kernel_add_row(cg_float *y, const cg_float *b, int rows, int cols);
-/* out[r, :] = softmax(x[r, :]); out may equal x */
+/* out[r, :] = softmax(x[r, :]) for x, out: [R, C]; out may equal x. The one
+ * softmax of the library: cg_softmax, cross-entropy and predict use it. */
 void      cg_kernel_softmax_rows(cg_float *out, const cg_float *x, int rows, int cols);
-/* out[r, :] = log_softmax(x[r, :]); out may equal x */
+/* out[r, :] = log_softmax(x[r, :]) for x, out: [R, C]; out may equal x. */
 void      cg_kernel_log_softmax_rows(cg_float *out, const cg_float *x, int rows, int cols);
-/* log(sum(exp(x[0..n)))) computed stably */
+/* log(sum(exp(x))) of x: [n] by the log-sum-exp trick; -inf when n is 0. */
 cg_float  cg_kernel_logsumexp(const cg_float *x, int n);
+/* The first index of the largest element of x: [n] (a NaN counts as the
+ * largest, so that it shows); 0 when n is 0. */
+int       cg_kernel_argmax(const cg_float *x, int n);
 /* Plain GEMM on arrays, row-major, same meaning as cg_tensor_gemm. */
 void      cg_kernel_gemm(bool ta, bool tb, int m, int n, int k, cg_float alpha,
                          const cg_float *a, const cg_float *b, cg_float beta,

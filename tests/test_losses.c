@@ -124,6 +124,49 @@ static void test_cross_entropy_large_logits(void **state)
     cg_graph_free(g);
 }
 
+/* One softmax for the whole library: for one row, cross-entropy's gradient
+ * is softmax(z) - onehot and its value is -log_softmax(z)[y], so they must be
+ * the very bits of cg_softmax and cg_log_softmax (predict's softmax is the
+ * same kernel). Rows with spread, ties, large and tiny logits. */
+static void test_cross_entropy_is_the_softmax_kernel_to_the_bit(void **state)
+{
+    static const double rows[][5] = {
+        {0.1, -1.7, 2.3, 0.7, -0.2},  {3, 3, 3, 3, 3},
+        {88.5, 90, -20, 0.001, 89.9}, {-1e-3, 2e-4, 7e-5, -3e-3, 1e-4},
+        {-30, -31.5, -29.25, -40, -30.125},
+    };
+    cg_graph *g = cg_graph_new();
+    cg_tensor *z = cg_param_new(2, (int[]){1, 5});
+    (void)state;
+
+    for (int r = 0; r < 5; r++) {
+        for (int y = 0; y < 5; y++) {
+            for (int c = 0; c < 5; c++)
+                z->data[c] = (cg_float)rows[r][c];
+            cg_zero_grad(z);
+            cg_tensor *loss = cg_cross_entropy(g, z, (int[]){y});
+            cg_tensor *p = cg_softmax(g, z), *logp = cg_log_softmax(g, z);
+            assert_non_null(loss);
+            assert_non_null(p);
+            assert_non_null(logp);
+            assert_int_equal(cg_backward(g, loss), CG_OK);
+            for (int c = 0; c < 5; c++) {
+                cg_float want = c == y ? p->data[c] - 1 : p->data[c];
+                if (memcmp(&z->grad[c], &want, sizeof want) != 0)
+                    fail_msg("row %d label %d: dL/dz[%d] = %.17g, softmax gives %.17g", r,
+                             y, c, (double)z->grad[c], (double)want);
+            }
+            cg_float nlogp = -logp->data[y];
+            if (memcmp(&loss->data[0], &nlogp, sizeof nlogp) != 0)
+                fail_msg("row %d label %d: loss %.17g, -log_softmax %.17g", r, y,
+                         (double)loss->data[0], (double)nlogp);
+            cg_graph_reset(g);
+        }
+    }
+    cg_tensor_free(z);
+    cg_graph_free(g);
+}
+
 static void test_cross_entropy_errors(void **state)
 {
     (void)state;
@@ -298,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_cross_entropy_label_smoothing),
         cmocka_unit_test(test_cross_entropy_weighted_and_smoothed),
         cmocka_unit_test(test_cross_entropy_large_logits),
+        cmocka_unit_test(test_cross_entropy_is_the_softmax_kernel_to_the_bit),
         cmocka_unit_test(test_cross_entropy_errors),
         cmocka_unit_test(test_nll_loss),
         cmocka_unit_test(test_mse_loss),

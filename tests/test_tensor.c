@@ -427,6 +427,27 @@ static void test_reductions_along_axes(void **state)
     cg_tensor_free(r);
 }
 
+/* The raw argmax that the trainer's accuracy uses: the first of equal
+ * maxima, a NaN counts as the largest (it must not hide behind a finite
+ * class), and the rows of cg_tensor_argmax_axis. */
+static void test_kernel_argmax(void **state)
+{
+    (void)state;
+    cg_tensor *x = mat(2, 3, X);
+    size_t idx[2];
+
+    assert_int_equal(cg_kernel_argmax((cg_float[]){1, 3, 3, 2}, 4), 1);
+    assert_int_equal(cg_kernel_argmax((cg_float[]){-5, -7}, 2), 0);
+    assert_int_equal(cg_kernel_argmax((cg_float[]){1, (cg_float)NAN, 9}, 3), 1);
+    assert_int_equal(cg_kernel_argmax((cg_float[]){(cg_float)NAN, 9}, 2), 0);
+    assert_int_equal(cg_kernel_argmax((cg_float[]){(cg_float)-INFINITY, (cg_float)-1e30}, 2), 1);
+    assert_int_equal(cg_kernel_argmax(NULL, 0), 0);
+    assert_int_equal(cg_tensor_argmax_axis(idx, x, 1), CG_OK);
+    for (int r = 0; r < 2; r++)
+        assert_int_equal(cg_kernel_argmax(x->data + 3 * r, 3), (int)idx[r]);
+    cg_tensor_free(x);
+}
+
 /* ---- softmax ------------------------------------------------------------- */
 
 static void test_softmax_is_stable(void **state)
@@ -535,6 +556,7 @@ int main(void)
         cmocka_unit_test(test_add_row),
         cmocka_unit_test(test_reductions_over_all),
         cmocka_unit_test(test_reductions_along_axes),
+        cmocka_unit_test(test_kernel_argmax),
         cmocka_unit_test(test_softmax_is_stable),
         cmocka_unit_test(test_log_softmax_matches_log_of_softmax),
         cmocka_unit_test(test_softmax_rejects_bad_shapes),

@@ -151,11 +151,9 @@ out_zero:
 static void count_confusion(const struct cg__engine *e, int rows, long *confusion)
 {
     for (int i = 0; i < rows; i++) {
-        const cg_float *y = e->y + (size_t)i * (size_t)e->out;
-        int best = 0;
-        for (int c = 1; c < e->out; c++)
-            best = y[c] > y[best] ? c : best;
-        confusion[(size_t)e->labels[i] * (size_t)e->out + (size_t)best]++;
+        /* the trainer's accuracy counts with the same argmax */
+        size_t best = cg__argmax(e->y + (size_t)i * (size_t)e->out, (size_t)e->out, 1);
+        confusion[(size_t)e->labels[i] * (size_t)e->out + best]++;
     }
 }
 
