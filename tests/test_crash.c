@@ -437,7 +437,7 @@ static void test_fit_example_sigkill_then_run_again_is_bit_identical(void **stat
 {
     (void)state;
     if (!fit[0]) {
-        print_message("test_crash: no examples/fit (or the double build): skipped\n");
+        cg_test_skipping("examples/fit is the float build's: killed in the float run");
         skip();
     }
     fit_unbroken();

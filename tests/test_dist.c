@@ -141,12 +141,16 @@ static bool same_bits(const char *a, const char *b)
 /* The mpirun cases run the cgrad program, which is the float build's: the
  * double build runs the library's cases only. */
 #ifdef CG_DOUBLE
-#define NEED_MPIRUN() skip()
+#define NEED_MPIRUN()                                                                \
+    do {                                                                             \
+        cg_test_skipping("mpirun runs the float build's cgrad: in the float run");  \
+        skip();                                                                      \
+    } while (0)
 #else
 #define NEED_MPIRUN()                                                                \
     do {                                                                             \
         if (!have_mpirun) {                                                          \
-            fprintf(stderr, "test_dist: no Open MPI (library, mpirun, or a start)\n"); \
+            cg_test_skipping("no Open MPI here (library, mpirun, or a start)");        \
             skip();                                                                  \
         }                                                                            \
     } while (0)
@@ -209,8 +213,11 @@ static void test_alone_is_a_group_of_one(void **state)
 static void test_without_mpi_refuses_mpirun(void **state)
 {
     (void)state;
-    if (cg_dist_has_mpi())
-        skip();   /* MPI would try to reach a launcher that is not there */
+    if (cg_dist_has_mpi()) {
+        /* MPI would try to reach a launcher that is not there */
+        cg_test_skipping("built with Open MPI: the refusal without it is a NO_MPI=1 build's test");
+        skip();
+    }
     setenv("OMPI_COMM_WORLD_SIZE", "3", 1);
     cg_dist *d = cg_dist_init();
     unsetenv("OMPI_COMM_WORLD_SIZE");

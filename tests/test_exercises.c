@@ -55,7 +55,7 @@ static int list(const char *dir, const char *suffix, char names[][64], int max)
 static void skip_in_float(void)
 {
 #ifndef CG_DOUBLE
-    print_message("the exercises are checked in the double build's run\n");
+    cg_test_skipping("the exercises are checked in the double build's run");
     skip();
 #endif
 }
