@@ -257,7 +257,9 @@ static void test_ctrl_c_then_resume_keeps_the_history(void **state)
 {
     (void)state;
     static char whole[CG_CLI_OUT];
-    const char *opts = "cgrad train noisy.csv --hidden 8 --batch 1 --epochs 3 --quiet";
+    /* 8 epochs: the signal, 0.05 s after the first checkpoint (epoch 1), must
+     * find the run still going on a fast, quiet machine too */
+    const char *opts = "cgrad train noisy.csv --hidden 8 --batch 1 --epochs 8 --quiet";
     cg_cli_expect(&cli, 0, "%s --metrics whole.csv --out whole.st >/dev/null && cat whole.csv",
                   opts);
     snprintf(whole, sizeof whole, "%s", cli.out);
