@@ -38,9 +38,7 @@
 #include "internal.h"
 
 #define CG__TRAINER_MAX_THREADS 64
-#ifndef CG__TRAINER_CHUNK_ROWS
 #define CG__TRAINER_CHUNK_ROWS 32
-#endif
 #define CG__TRAINER_MAX_CHUNKS 16
 /* A block of part 2: about this many weight-gradient elements (256 KB of
  * floats), a whole number of 16 rows (the GEMM kernels' row tile). */
