@@ -233,28 +233,44 @@ cg_tensor *cg_matmul(cg_graph *g, cg_tensor *a, cg_tensor *b)
  * dL/dw = dy^T @ x: [O, I]; dL/dx = dy @ w: [B, I] (only when x needs it: the
  * first layer's input never does, and that GEMM is the largest); dL/db =
  * column sums of dy: [O]. */
-void cg__linear_grads(const cg_tensor *x, const cg_tensor *w, const cg_tensor *b,
-                      const cg_float *dy)
+void cg__linear_param_grads(const struct cg__deferred_grad *d, int o0, int o1,
+                            cg_float *dw, cg_float *db)
 {
-    cg_float *dx = cg__grad(x), *dw = cg__grad(w), *db = cg__grad(b);
-    int batch = x->shape[0], in = x->shape[1], o = w->shape[0];
+    const cg_tensor *x = d->x;
+    int batch = x->shape[0], in = x->shape[1], o = d->w->shape[0];
 
+    /* rows o0..o1 of dw = columns o0..o1 of dy, transposed, times x */
     if (dw)
-        cg_kernel_gemm(true, false, o, in, batch, 1, dy, x->data, 1, dw);
-    if (dx)
-        cg_kernel_gemm(false, false, batch, in, o, 1, dy, w->data, 1, dx);
+        cg__gemm_ld(true, false, o1 - o0, in, batch, 1, d->dy + o0, o, x->data, in, 1,
+                    dw + (size_t)o0 * (size_t)in, in);
     if (db)
         for (int r = 0; r < batch; r++) {
-            const cg_float *dyr = dy + (size_t)r * (size_t)o;
-            for (int c = 0; c < o; c++)
+            const cg_float *dyr = d->dy + (size_t)r * (size_t)o;
+            for (int c = o0; c < o1; c++)
                 db[c] += dyr[c];
         }
 }
 
+void cg__linear_grads(const cg_tensor *out, struct cg__deferred_grad *slot,
+                      const cg_float *dy)
+{
+    const cg_tensor *x = cg_op_input(out, 0), *w = cg_op_input(out, 1);
+    const cg_tensor *b = cg_op_input(out, 2);
+    cg_float *dx = cg__grad(x), *dw = cg__grad(w), *db = cg__grad(b);
+    int batch = x->shape[0], in = x->shape[1], o = w->shape[0];
+
+    if ((dw || db) && slot) {
+        *slot = (struct cg__deferred_grad){NULL, x, w, b, dy};
+        if (!cg__op_defer(out, slot))
+            cg__linear_param_grads(slot, 0, o, dw, db);
+    }
+    if (dx)
+        cg_kernel_gemm(false, false, batch, in, o, 1, dy, w->data, 1, dx);
+}
+
 static void linear_backward(cg_tensor *out)
 {
-    cg__linear_grads(cg_op_input(out, 0), cg_op_input(out, 1), cg_op_input(out, 2),
-                     out->grad);
+    cg__linear_grads(out, cg_op_ctx(out), out->grad);
 }
 
 cg_status cg__linear_check(const char *op, const cg_tensor *x, const cg_tensor *w,
@@ -295,7 +311,7 @@ cg_tensor *cg_linear(cg_graph *g, cg_tensor *x, cg_tensor *w, cg_tensor *b)
     if (cg__linear_check("cg_linear", x, w, b) != CG_OK)
         return NULL;
     y = cg__op(g, "linear", 2, (int[]){x->shape[0], w->shape[0]}, (cg_tensor *[]){x, w, b},
-               3, linear_backward, 0, &ctx);
+               3, linear_backward, sizeof(struct cg__deferred_grad), &ctx);
     if (!y)
         return NULL;
     cg__linear_forward(x, w, b, y->data);

@@ -22,6 +22,8 @@ struct cg_graph {
     bool            training;
     bool            grad_enabled;
     bool            backward_done; /* cg_backward ran since the last reset */
+    bool            defer_param_grads;
+    const struct cg__deferred_grad *deferred; /* the last deferred, in backward order */
 };
 
 /* ---- the graph ---------------------------------------------------------- */
@@ -57,6 +59,17 @@ void cg_graph_reset(cg_graph *g)
     cg_arena_reset(g->arena);
     g->last = NULL;
     g->backward_done = false;
+    g->deferred = NULL;
+}
+
+void cg__graph_defer_param_grads(cg_graph *g, bool defer)
+{
+    g->defer_param_grads = defer;
+}
+
+const struct cg__deferred_grad *cg__graph_deferred(const cg_graph *g)
+{
+    return g->deferred;
 }
 
 struct cg_arena_stats cg_graph_stats(const cg_graph *g)
@@ -249,6 +262,19 @@ const struct cg_node *cg__graph_last(const cg_graph *g)
 cg_arena *cg__op_arena(const cg_tensor *out)
 {
     return out->node->graph->arena;
+}
+
+/* Backward runs the ops newest first, so the last one deferred is the
+ * first in the forward order: pushing each on the front keeps that order. */
+bool cg__op_defer(const cg_tensor *out, struct cg__deferred_grad *slot)
+{
+    cg_graph *g = out->node->graph;
+
+    if (!g->defer_param_grads || !slot)
+        return false;
+    slot->next = g->deferred;
+    g->deferred = slot;
+    return true;
 }
 
 cg_tensor *cg_op_new(cg_graph *g, const char *name, int ndim, const int *shape,

@@ -22,6 +22,7 @@ struct linear_act_ctx {
     cg_float    slope;
     cg_float   *dz;     /* [B, O] scratch for backward, taken in forward so
                            that running out of memory is reported there */
+    struct cg__deferred_grad deferred;
 };
 
 /* y = act(y) in place: the same expressions as activation.c. */
@@ -84,14 +85,14 @@ static void activation_grad(cg_float *restrict dz, const cg_float *restrict dy,
 
 static void linear_act_backward(cg_tensor *out)
 {
-    const struct linear_act_ctx *c = cg_op_ctx(out);
+    struct linear_act_ctx *c = cg_op_ctx(out);
     cg_float *dz = out->grad;
 
     if (c->act != CG_ACT_NONE) {
         dz = c->dz;
         activation_grad(dz, out->grad, out->data, out->size, c->act, c->slope);
     }
-    cg__linear_grads(cg_op_input(out, 0), cg_op_input(out, 1), cg_op_input(out, 2), dz);
+    cg__linear_grads(out, &c->deferred, dz);
 }
 
 cg_tensor *cg_linear_act(cg_graph *g, cg_tensor *x, cg_tensor *w, cg_tensor *b,

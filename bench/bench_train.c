@@ -98,21 +98,13 @@ static void run_free(struct run *r)
     cg_model_free(r->m);
 }
 
-/* Steps take cg_optim_train_step (the gradient sum fused into the update)
- * instead of the two calls: the A/B of the demo rows. */
-static bool fused_steps;
-
-/* One optimizer step on a batch, as `cgrad train` does it (or fused). */
+/* One optimizer step on a batch, as `cgrad train` does it. */
 static double step(struct run *r, const struct cg_batch *b)
 {
     struct cg_batch_result res;
-    if (fused_steps) {
-        if (cg_optim_train_step(r->opt, r->tr, b, &r->rng, &res) != CG_OK)
-            die("fused step");
-    } else if (cg_trainer_backward(r->tr, b, &r->rng, &res) != CG_OK ||
-               cg_optim_step_zero_grad(r->opt, cg_trainer_pool(r->tr)) != CG_OK) {
+    if (cg_trainer_backward(r->tr, b, &r->rng, &res) != CG_OK ||
+        cg_optim_step_zero_grad(r->opt, cg_trainer_pool(r->tr)) != CG_OK)
         die("step");
-    }
     return res.loss;
 }
 
@@ -237,7 +229,6 @@ static void demo_rows(const cg_dataset *train, const struct cg_norm *norm,
     int full_steps = (int)(cg_dataset_size(train) / (size_t)net->batch);
     struct roof_result roof = roof_measure(net, threads, 100);
     double train_best = 1e30, products_best = 1e30, loss = (double)NAN, median_step = 0;
-    double fused_best = 1e30, fused_loss = (double)NAN;
     const char *way = "", *best_way = "";
     size_t mallocs = 0, process = 0;
 
@@ -247,10 +238,6 @@ static void demo_rows(const cg_dataset *train, const struct cg_norm *norm,
         double med, seconds = demo_epoch(train, norm, threads, &mallocs, &process, &loss, &med,
                                          NULL);
         double products = roof_products_epoch(net, threads, full_steps, &way);
-        fused_steps = true;
-        double fused = demo_epoch(train, norm, threads, &mallocs, &process, &fused_loss, &med, NULL);
-        fused_steps = false;
-        fused_best = fused < fused_best ? fused : fused_best;
         if (seconds < train_best) {
             train_best = seconds;
             median_step = med;
@@ -264,10 +251,6 @@ static void demo_rows(const cg_dataset *train, const struct cg_norm *norm,
     double flops_issue = 3 * roof_forward_macs(net) * 2 * samples;
     printf("| demo epoch, %d thread%s | %.3f | s | best of %d; %.0f samples/s, final batch loss "
            "%.3f |\n", threads, s, train_best, EPOCHS, samples / train_best, loss);
-    printf("| demo epoch, fused sum and update, %d thread%s | %.3f | s | cg_optim_train_step, "
-           "best of %d alternating with the two calls: %.3fx their best; final batch loss %.3f "
-           "(the same bits) |\n", threads, s, fused_best, EPOCHS, fused_best / train_best,
-           fused_loss);
     printf("| demo achieved, %d thread%s | %.1f | GFLOP/s | 3 x forward MACs x 2 / epoch time |\n",
            threads, s, flops_issue / train_best * 1e-9);
     printf("| demo GEMM roofline epoch, %d thread%s | %.3f | s | best step of the products alone "

@@ -91,6 +91,30 @@ size_t cg_loader_batches(const cg_loader *loader)
     return loader->drop_last ? n / b : (n + b - 1) / b;
 }
 
+/* x[j] = (src[j] - off[j]) * sc[j] for f features. restrict: the buffers
+ * never overlap, and saying so lets gcc's cheap cost model vectorize the
+ * loops (without it, the alias checks they would need keep them scalar:
+ * a conversion a byte at a time, 5% of a demo epoch). */
+static void norm_u8(cg_float *restrict x, const uint8_t *restrict src,
+                    const cg_float *restrict off, const cg_float *restrict sc, size_t f)
+{
+    for (size_t j = 0; j < f; j++)
+        x[j] = ((cg_float)src[j] - off[j]) * sc[j];
+}
+
+static void norm_float(cg_float *restrict x, const cg_float *restrict src,
+                       const cg_float *restrict off, const cg_float *restrict sc, size_t f)
+{
+    for (size_t j = 0; j < f; j++)
+        x[j] = (src[j] - off[j]) * sc[j];
+}
+
+static void widen_u8(cg_float *restrict x, const uint8_t *restrict src, size_t f)
+{
+    for (size_t j = 0; j < f; j++)
+        x[j] = (cg_float)src[j];
+}
+
 /* x: [F] = normalized features of store sample k. */
 static void convert_row(const cg_loader *l, size_t k, cg_float *x)
 {
@@ -99,22 +123,14 @@ static void convert_row(const cg_loader *l, size_t k, cg_float *x)
     const cg_float *off = l->norm ? l->norm->offset : NULL;
     const cg_float *sc = l->norm ? l->norm->scale : NULL;
 
-    if (s->u8) {
-        const uint8_t *src = s->u8 + k * f;
-        if (off)
-            for (size_t j = 0; j < f; j++)
-                x[j] = ((cg_float)src[j] - off[j]) * sc[j];
-        else
-            for (size_t j = 0; j < f; j++)
-                x[j] = (cg_float)src[j];
-    } else {
-        const cg_float *src = s->f + k * f;
-        if (off)
-            for (size_t j = 0; j < f; j++)
-                x[j] = (src[j] - off[j]) * sc[j];
-        else
-            memcpy(x, src, f * sizeof *x);
-    }
+    if (s->u8 && off)
+        norm_u8(x, s->u8 + k * f, off, sc, f);
+    else if (s->u8)
+        widen_u8(x, s->u8 + k * f, f);
+    else if (off)
+        norm_float(x, s->f + k * f, off, sc, f);
+    else
+        memcpy(x, s->f + k * f, f * sizeof *x);
 }
 
 /* Rows [r0, r1) of the current batch into the caller's buffers. */

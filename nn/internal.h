@@ -59,23 +59,4 @@ cg_status cg__json_put_string(char **buf, size_t *len, size_t *cap, const char *
 /* Append raw text to the same kind of buffer. */
 cg_status cg__buf_put(char **buf, size_t *len, size_t *cap, const char *s, size_t n);
 
-/* ---- the trainer's parts, for the optimizer's fused step (trainer.c) ----------
- * cg_trainer_backward is cg__trainer_run_backward (the chunks' forward and
- * backward, each chunk's gradient left in its own buffer) then
- * cg__trainer_sum_grads over every parameter range. The optim layer's
- * cg_optim_train_step runs the sum of a range and its update in one pass. */
-
-/* Forward and backward of every chunk of b; the gradients stay unsummed. */
-cg_status cg__trainer_run_backward(cg_trainer *t, const struct cg_batch *b, cg_rng *rng,
-                                   struct cg_batch_result *r);
-/* True when the last cg__trainer_run_backward ran its chunks (which then
- * must be summed, even after an error, to zero their buffers). */
-bool      cg__trainer_ran(const cg_trainer *t);
-/* m.grad[i] += chunk 1's + chunk 2's + ... in that order for i in
- * [begin, end) of the flat parameters, the chunks' buffers zeroed; false if
- * a sum is not finite. */
-bool      cg__trainer_sum_grads(cg_trainer *t, size_t begin, size_t end);
-/* The model the trainer runs. */
-cg_model *cg__trainer_model(const cg_trainer *t);
-
 #endif /* CG_NN_INTERNAL_H */

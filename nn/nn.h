@@ -363,10 +363,12 @@ cg_status cg_model_export_eval(const cg_model *m, const struct cg_export_options
  * A cg_trainer runs the forward and backward pass of a mini-batch on T
  * threads: the rows are cut into chunks of about 32 (a function of the row
  * count alone), handed out to whichever thread is free; each chunk runs on
- * its own graph with its own replica of the model (shared parameter data,
- * its own gradients), and the replicas' gradients are summed into the
- * model's in chunk order. So the bits depend on the seed, the settings and
- * the batch size, never on the thread count or on which thread ran what.
+ * its own graph through the model (its parameters read-only); then blocks
+ * of rows of each layer's weights, handed out the same way, add the
+ * chunks' weight and bias gradients into the model's in chunk order. So the
+ * bits depend on the seed, the settings and the batch size, never on the
+ * thread count or on which thread ran what. While a trainer runs a batch,
+ * nothing else may use the model.
  * After the first batch of a given size it allocates nothing. OpenBLAS runs
  * one thread inside each product unless the program chose otherwise
  * (cg_set_blas_threads in tensor.h).
@@ -404,9 +406,8 @@ typedef struct cg_trainer cg_trainer;
 
 /* A runner for model m (borrowed; it must outlive the trainer) with the given
  * loss on `threads` threads (1 to 64; 0 or less: cg_cpu_count()): makes the
- * thread pool and the first chunk's graph; the other chunks' graphs and
- * replicas come with the first batch that needs them. NULL and cg_errmsg()
- * on failure. */
+ * thread pool and the first chunk's graph; the other chunks' graphs come
+ * with the first batch that needs them. NULL and cg_errmsg() on failure. */
 cg_trainer *cg_trainer_new(cg_model *m, enum cg_loss loss, int threads);
 /* Stop the threads and free everything the trainer made; NULL is a no-op. */
 void        cg_trainer_free(cg_trainer *t);
@@ -418,8 +419,8 @@ cg_pool    *cg_trainer_pool(cg_trainer *t);
 /* Forward and backward of a batch in training mode (dropout: one seed per
  * chunk drawn from rng, or rng itself for a one-chunk batch; rng may be NULL
  * without dropout): adds the gradient of the batch's mean loss into m's
- * gradients. A non-finite loss is returned in r without a
- * backward pass. */
+ * gradients. A non-finite loss is returned in r without a backward pass
+ * (the gradients untouched). */
 cg_status   cg_trainer_backward(cg_trainer *t, const struct cg_batch *b, cg_rng *rng,
                                 struct cg_batch_result *r);
 /* Forward in eval mode without gradients: out (NULL, or [rows, out]) receives

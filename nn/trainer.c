@@ -3,40 +3,49 @@
  *
  * A mini-batch of B rows is cut into K chunks of contiguous rows, K a fixed
  * function of B alone (chunks_of: about 32 rows each, at most
- * CG__TRAINER_MAX_CHUNKS), and the chunks are handed out one at a time to
- * whichever thread of a cg_pool is free (cg_pool_for). Chunk k runs the
- * forward and backward pass of its rows on its own graph through its own
- * "replica" of the model: the same parameter data, read-only, and a
- * gradient buffer of its own (chunk 0 uses the model itself). Each chunk's
- * loss is the mean over its rows; scaling it by rows_k / B before backward
- * makes the sum of the chunks' gradients the gradient of the batch mean.
- * The replicas' gradients are then added into the model's in a fixed order
- * (replica 1, 2, ...), over parameter ranges handed out the same way.
+ * CG__TRAINER_MAX_CHUNKS). A training step then runs in two parts, each
+ * handed out piece by piece to whichever thread of a cg_pool is free
+ * (cg_pool_for), so that a thread the machine slows down holds up one
+ * piece, not a fixed share:
  *
- * So every number depends on B and the chunk boundaries, never on which
- * thread ran which chunk, nor on how many threads there are: same seed,
- * same settings, the same bits on 1 thread or 8, on a quiet machine or a
- * busy one. (One chunk, B <= 32, runs exactly the operations of a single
- * graph over the whole batch.)
+ *   1. rows: chunk k runs the forward and backward pass of its rows on its
+ *      own graph, through the model itself (its parameters read-only). Each
+ *      chunk's loss is the mean over its rows, scaled by rows_k / B before
+ *      backward, so that the chunks' gradients add up to the gradient of the
+ *      batch mean. Backward computes every dL/dx (rows are independent) but
+ *      leaves the parameters' gradients to part 2 (cg__graph_defer_param_
+ *      grads): each linear layer records its input x_k and dL/dz_k.
+ *   2. parameters: block j of rows [o0, o1) of one layer's weight and bias
+ *      adds chunk 0's dz_0^T x_0, then chunk 1's, ... in chunk order, into
+ *      the model's gradient (GEMMs on sub-matrices, a block of about 200 KB
+ *      that stays in the thread's cache), and checks the block is finite.
+ *
+ * So every number depends on B, the chunk boundaries and the blocks, never
+ * on which thread ran which piece, nor on how many threads there are: same
+ * seed, same settings, the same bits on 1 thread or 8, on a quiet machine
+ * or a busy one. No chunk has a gradient buffer of its own, and nothing
+ * sums buffers afterwards. (One chunk, B <= 32, runs exactly the operations
+ * of a single graph over the whole batch.)
  *
  * Nothing here allocates after the first batch of a given size: graphs
- * reuse their arenas, the replicas are made once, when a batch first needs
- * them.
+ * reuse their arenas, the block table is made with the trainer.
  */
 #include <math.h>
 #include <stdatomic.h>
 #include <string.h>
 
+#include "../autograd/internal.h"
 #include "internal.h"
 
 #define CG__TRAINER_MAX_THREADS 64
 #define CG__TRAINER_CHUNK_ROWS 32
 #define CG__TRAINER_MAX_CHUNKS 16
-/* The gradient sum's chunks: parameter ranges of this many elements. */
-#define CG__REDUCE_RANGE 16384
+/* A block of part 2: about this many weight-gradient elements (256 KB of
+ * floats), a whole number of 16 rows (the GEMM kernels' row tile). */
+#define CG__BLOCK_ELEMS 65536
+#define CG__BLOCK_ROW_TILE 16
 
 struct trainer_slot {
-    cg_model  *model;      /* the model itself (slot 0) or a replica */
     cg_graph  *g;
     cg_rng     rng;        /* dropout, drawn from the caller's rng per batch */
     double     loss_sum;   /* loss of the chunk times its rows */
@@ -45,18 +54,30 @@ struct trainer_slot {
     char       errmsg[256];
 };
 
+/* Rows [o0, o1) of linear layer `layer`'s weight and bias gradients. */
+struct grad_block {
+    int layer, o0, o1;
+};
+
 struct cg_trainer {
     cg_model          *model;
     enum cg_loss       loss;
     int                threads;
     cg_pool           *pool;
-    int                n_slots;   /* slots made so far (replicas + the model) */
+    int                n_slots;   /* graphs made so far */
     struct trainer_slot slots[CG__TRAINER_MAX_CHUNKS];
-    atomic_bool        grads_finite;  /* cleared by a range of the sum that is not */
+    /* part 2, made with the trainer: */
+    int                n_layers;  /* linear modules, in the forward order */
+    const struct cg_module **layers;
+    int                n_blocks;
+    struct grad_block *blocks;
+    int               *bias_at;   /* [n_layers] layer j's place in bias_scratch */
+    cg_float          *bias_scratch;  /* one chunk's column sums, per block */
+    const struct cg__deferred_grad **deferred;  /* [chunk * n_layers + layer] */
+    atomic_bool        grads_finite;  /* cleared by a block that is not */
     /* the batch being run, for the pool's threads: */
     const struct cg_batch *batch;
     int                n_chunks;
-    bool               ran;       /* the last batch's chunks ran (maybe failing) */
     bool               training;
     cg_float          *out;   /* [rows, out] outputs to copy, or NULL */
 };
@@ -68,24 +89,68 @@ static int chunks_of(int rows)
     return k < 1 ? 1 : k > CG__TRAINER_MAX_CHUNKS ? CG__TRAINER_MAX_CHUNKS : k;
 }
 
-/* A slot: the model itself (k = 0) or a new replica, and a graph. */
-static cg_status slot_init(cg_trainer *t, int k)
-{
-    struct trainer_slot *s = &t->slots[k];
-    s->model = k == 0 ? t->model : cg_model_replica_new(t->model);
-    s->g = cg_graph_new();
-    return s->model && s->g ? CG_OK : cg_errcode();
-}
-
-/* Make the slots a batch of n_chunks needs (only when a batch first needs
+/* Make the graphs a batch of n_chunks needs (only when a batch first needs
  * more than before: steady steps allocate nothing). */
 static cg_status ensure_slots(cg_trainer *t, int n_chunks)
 {
     while (t->n_slots < n_chunks) {
-        cg_status st = slot_init(t, t->n_slots);
-        t->n_slots++;   /* freed by cg_trainer_free whatever happened */
-        if (st != CG_OK)
-            return st;
+        cg_graph *g = cg_graph_new();
+        if (!g)
+            return cg_errcode();
+        cg__graph_defer_param_grads(g, true);
+        t->slots[t->n_slots++].g = g;
+    }
+    return CG_OK;
+}
+
+/* Rows per block for a layer of `out` rows of `in` weights: as few blocks
+ * of about CG__BLOCK_ELEMS as cover it, of equal rows rounded up to the
+ * row tile; a function of the shape alone, so the blocks are the same for
+ * every thread count. */
+static int block_rows(int out, int in)
+{
+    size_t elems = (size_t)out * (size_t)(in > 0 ? in : 1);
+    size_t blocks = (elems + CG__BLOCK_ELEMS - 1) / CG__BLOCK_ELEMS;
+    size_t rows = ((size_t)out + blocks - 1) / blocks;
+
+    rows = (rows + CG__BLOCK_ROW_TILE - 1) / CG__BLOCK_ROW_TILE * CG__BLOCK_ROW_TILE;
+    return rows < (size_t)out ? (int)rows : out;
+}
+
+/* The linear layers of the model and the blocks of part 2. */
+static cg_status make_blocks(cg_trainer *t)
+{
+    int n_mods, bias_len = 0;
+    const struct cg_module *mods = cg_model_modules(t->model, &n_mods);
+
+    for (int i = 0; i < n_mods; i++)
+        if (mods[i].kind == CG_MOD_LINEAR) {
+            t->n_layers++;
+            t->n_blocks += (mods[i].out + block_rows(mods[i].out, mods[i].in) - 1) /
+                           block_rows(mods[i].out, mods[i].in);
+            bias_len += mods[i].out;
+        }
+    t->layers = cg__calloc((size_t)t->n_layers + 1, sizeof *t->layers);
+    t->blocks = cg__calloc((size_t)t->n_blocks + 1, sizeof *t->blocks);
+    t->bias_at = cg__calloc((size_t)t->n_layers + 1, sizeof *t->bias_at);
+    t->bias_scratch = cg__calloc((size_t)bias_len + 1, sizeof *t->bias_scratch);
+    t->deferred = cg__calloc((size_t)CG__TRAINER_MAX_CHUNKS * (size_t)t->n_layers + 1,
+                             sizeof *t->deferred);
+    if (!t->layers || !t->blocks || !t->bias_at || !t->bias_scratch || !t->deferred)
+        return CG_ERR_NOMEM;
+    int layer = 0, block = 0;
+    bias_len = 0;
+    for (int i = 0; i < n_mods; i++) {
+        const struct cg_module *mod = &mods[i];
+        if (mod->kind != CG_MOD_LINEAR)
+            continue;
+        int rows = block_rows(mod->out, mod->in);
+        for (int o0 = 0; o0 < mod->out; o0 += rows)
+            t->blocks[block++] = (struct grad_block){
+                layer, o0, o0 + rows < mod->out ? o0 + rows : mod->out};
+        t->bias_at[layer] = bias_len;
+        bias_len += mod->out;
+        t->layers[layer++] = mod;
     }
     return CG_OK;
 }
@@ -112,7 +177,8 @@ cg_trainer *cg_trainer_new(cg_model *m, enum cg_loss loss, int threads)
     atomic_init(&t->grads_finite, true);
     if (threads > 1 && !(t->pool = cg_pool_new(threads)))
         goto out_free;
-    if (cg_blas_reserve(t->pool) != CG_OK || ensure_slots(t, 1) != CG_OK)
+    if (cg_blas_reserve(t->pool) != CG_OK || make_blocks(t) != CG_OK ||
+        ensure_slots(t, 1) != CG_OK)
         goto out_free;
     return t;
 
@@ -125,11 +191,13 @@ void cg_trainer_free(cg_trainer *t)
 {
     if (!t)
         return;
-    for (int i = 0; i < t->n_slots; i++) {
+    for (int i = 0; i < t->n_slots; i++)
         cg_graph_free(t->slots[i].g);
-        if (i > 0)
-            cg_model_free(t->slots[i].model);
-    }
+    cg__free(t->layers);
+    cg__free(t->blocks);
+    cg__free(t->bias_at);
+    cg__free(t->bias_scratch);
+    cg__free(t->deferred);
     cg_pool_free(t->pool);
     cg__free(t);
 }
@@ -144,7 +212,7 @@ cg_pool *cg_trainer_pool(cg_trainer *t)
     return t ? t->pool : NULL;
 }
 
-/* ---- one chunk ------------------------------------------------------------ */
+/* ---- part 1: one chunk ------------------------------------------------------- */
 
 /* The loss of y: [rows, out] against the chunk's labels or targets. */
 static cg_tensor *chunk_loss(const cg_trainer *t, cg_graph *g, cg_tensor *y,
@@ -193,7 +261,8 @@ static void slot_fail(struct trainer_slot *s)
 }
 
 /* Forward (and backward in training) of chunk k's rows, on whichever
- * thread the pool gave it to: everything it touches is chunk k's own. */
+ * thread the pool gave it to: everything it writes is chunk k's own (its
+ * graph; in training the graph keeps what part 2 reads until then). */
 static void run_chunk(void *ctx, int k, int n_chunks)
 {
     cg_trainer *t = ctx;
@@ -208,13 +277,14 @@ static void run_chunk(void *ctx, int k, int n_chunks)
     s->loss_sum = 0;
     s->correct = 0;
     s->status = CG_OK;
+    cg_graph_reset(s->g);
     if (rows == 0)
         return;
     cg_graph_set_training(s->g, t->training);
     cg_graph_set_grad(s->g, t->training);
     x = cg_graph_wrap(s->g, (cg_float *)(uintptr_t)(b->x + (size_t)r0 * (size_t)in), 2,
                       (int[]){rows, in});
-    y = cg_model_forward(s->g, s->model, x, t->training ? &s->rng : NULL);
+    y = cg_model_forward(s->g, t->model, x, t->training ? &s->rng : NULL);
     if (!y)
         goto out_fail;
     if (t->out)
@@ -222,11 +292,8 @@ static void run_chunk(void *ctx, int k, int n_chunks)
                (size_t)rows * (size_t)out * sizeof(cg_float));
     if (b->labels)
         s->correct = chunk_correct(y, b->labels + r0, rows);
-    if (!b->labels && !b->targets) {
-        /* Outputs only (predict): there is nothing to take a loss against. */
-        cg_graph_reset(s->g);
-        return;
-    }
+    if (!b->labels && !b->targets)
+        return;   /* outputs only (predict): there is nothing to take a loss against */
     loss = chunk_loss(t, s->g, y, b, r0, rows);
     if (!loss)
         goto out_fail;
@@ -239,44 +306,68 @@ static void run_chunk(void *ctx, int k, int n_chunks)
         if (!loss || cg_backward(s->g, loss) != CG_OK)
             goto out_fail;
     }
-    cg_graph_reset(s->g);
     return;
 
 out_fail:
     slot_fail(s);
-    cg_graph_reset(s->g);
 }
+
+/* ---- part 2: the parameters' gradients ------------------------------------------ */
 
 /* True when every x[i] is finite: x - x is 0 for a finite x and NaN for an
  * infinity or a NaN, a test the compiler vectorizes. */
-static bool all_finite(const cg_float *x, int n)
+static bool all_finite(const cg_float *x, size_t n)
 {
     int bad = 0;
-    for (int i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++)
         bad |= !(x[i] - x[i] == 0);
     return !bad;
 }
 
-/* The piece of a range summed, zeroed and checked while it is in the
- * first-level cache: 1024 elements of each replica's buffer. */
-#define CG__REDUCE_PIECE 1024
-
-/* Range r of the parameters (CG__REDUCE_RANGE elements), summed. */
-static void reduce_range(void *ctx, int r, int n_ranges)
+/* Each chunk's records of the layers, checked against the model's. */
+static cg_status gather_deferred(cg_trainer *t)
 {
-    cg_trainer *t = ctx;
-    size_t n = cg_model_num_params(t->model), p0 = (size_t)r * CG__REDUCE_RANGE;
-    size_t p1 = p0 + CG__REDUCE_RANGE < n ? p0 + CG__REDUCE_RANGE : n;
-
-    (void)n_ranges;
-    if (!cg__trainer_sum_grads(t, p0, p1))
-        atomic_store(&t->grads_finite, false);
+    for (int k = 0; k < t->n_chunks; k++) {
+        const struct cg__deferred_grad *d = cg__graph_deferred(t->slots[k].g);
+        for (int j = 0; j < t->n_layers; j++, d = d->next) {
+            if (!d || d->w != t->layers[j]->weight)
+                return cg__fail(CG_ERR_STATE, "cg_trainer: chunk %d's backward did not "
+                                "reach linear layer %d", k, j);
+            t->deferred[(size_t)k * (size_t)t->n_layers + (size_t)j] = d;
+        }
+    }
+    return CG_OK;
 }
 
-static int reduce_ranges(const cg_trainer *t)
+/* Block j: chunk 0's gradient added into the model's (as a single graph
+ * would), then each further chunk's. A chunk's bias sums start from zero
+ * and are added whole, as the sum of separate chunk buffers would be. */
+static void run_block(void *ctx, int j, int n_blocks)
 {
-    size_t n = cg_model_num_params(t->model);
-    return (int)((n + CG__REDUCE_RANGE - 1) / CG__REDUCE_RANGE);
+    cg_trainer *t = ctx;
+    const struct grad_block *bl = &t->blocks[j];
+    const struct cg_module *mod = t->layers[bl->layer];
+    cg_float *dw = cg__grad(mod->weight), *db = cg__grad(mod->bias);
+    cg_float *sums = t->bias_scratch + t->bias_at[bl->layer];
+    size_t in = (size_t)mod->in;
+
+    (void)n_blocks;
+    for (int k = 0; k < t->n_chunks; k++) {
+        const struct cg__deferred_grad *d = t->deferred[(size_t)k * (size_t)t->n_layers +
+                                                        (size_t)bl->layer];
+        if (k == 0 || !db) {
+            cg__linear_param_grads(d, bl->o0, bl->o1, dw, db);
+            continue;
+        }
+        memset(sums + bl->o0, 0, (size_t)(bl->o1 - bl->o0) * sizeof *sums);
+        cg__linear_param_grads(d, bl->o0, bl->o1, dw, sums);
+        for (int o = bl->o0; o < bl->o1; o++)
+            db[o] += sums[o];
+    }
+    bool finite = (!dw || all_finite(dw + (size_t)bl->o0 * in, (size_t)(bl->o1 - bl->o0) * in)) &&
+                  (!db || all_finite(db + bl->o0, (size_t)(bl->o1 - bl->o0)));
+    if (!finite)
+        atomic_store(&t->grads_finite, false);
 }
 
 /* ---- batches ---------------------------------------------------------------- */
@@ -309,31 +400,29 @@ static cg_status run_batch(cg_trainer *t, const struct cg_batch *b, struct cg_ba
         loss_sum += s->loss_sum;
         correct += s->correct;
     }
-    if (r) {
-        r->loss = loss_sum / b->rows;
-        r->correct = correct;
-    }
+    r->loss = loss_sum / b->rows;
+    r->correct = correct;
     return CG_OK;
 }
 
-/* Chunks and slots for batch b. */
+/* Chunks and graphs for batch b. */
 static cg_status prepare(cg_trainer *t, const struct cg_batch *b)
 {
     t->n_chunks = chunks_of(b->rows);
     return ensure_slots(t, t->n_chunks);
 }
 
-cg_status cg__trainer_run_backward(cg_trainer *t, const struct cg_batch *b, cg_rng *rng,
-                                   struct cg_batch_result *r)
+/* Forget what the chunks' graphs kept for part 2. */
+static void reset_graphs(cg_trainer *t)
 {
-    cg_status st = check_batch(t, b, true);
+    for (int i = 0; i < t->n_chunks; i++)
+        cg_graph_reset(t->slots[i].g);
+}
 
-    if (t)
-        t->ran = false;
-    if (st != CG_OK || (st = prepare(t, b)) != CG_OK)
-        return st;
-    /* One draw per chunk from the caller's generator seeds that chunk's
-     * dropout stream for this batch; one chunk uses the caller's own. */
+/* One draw per chunk from the caller's generator seeds that chunk's
+ * dropout stream for this batch; one chunk uses the caller's own. */
+static void seed_chunks(cg_trainer *t, cg_rng *rng)
+{
     for (int i = 0; i < t->n_chunks; i++) {
         if (!rng)
             cg_rng_seed(&t->slots[i].rng, 0);
@@ -342,69 +431,49 @@ cg_status cg__trainer_run_backward(cg_trainer *t, const struct cg_batch *b, cg_r
         else
             cg_rng_seed(&t->slots[i].rng, ((uint64_t)cg_rng_u32(rng) << 32) | cg_rng_u32(rng));
     }
-    t->training = true;
-    t->out = NULL;
-    t->ran = true;
-    st = run_batch(t, b, r);
-    if (rng && t->n_chunks == 1)
-        *rng = t->slots[0].rng;
-    return st;
-}
-
-bool cg__trainer_ran(const cg_trainer *t)
-{
-    return t->ran;
-}
-
-bool cg__trainer_sum_grads(cg_trainer *t, size_t begin, size_t end)
-{
-    cg_float *dst = cg_model_flat(t->model)->grad;
-    bool finite = true;
-
-    for (size_t c = begin; c < end; c += CG__REDUCE_PIECE) {
-        size_t len = end - c < CG__REDUCE_PIECE ? end - c : CG__REDUCE_PIECE;
-        for (int k = 1; k < t->n_chunks; k++) {
-            cg_float *src = cg_model_flat(t->slots[k].model)->grad + c;
-            for (size_t i = 0; i < len; i++)
-                dst[c + i] += src[i];
-            memset(src, 0, len * sizeof *src);
-        }
-        finite = all_finite(dst + c, (int)len) && finite;
-    }
-    return finite;
-}
-
-cg_model *cg__trainer_model(const cg_trainer *t)
-{
-    return t->model;
 }
 
 cg_status cg_trainer_backward(cg_trainer *t, const struct cg_batch *b, cg_rng *rng,
                               struct cg_batch_result *r)
 {
-    cg_status st = cg__trainer_run_backward(t, b, rng, r);
+    struct cg_batch_result res;
+    cg_status st = check_batch(t, b, true);
 
-    if (!t || !t->ran)
-        return st;   /* nothing ran: nothing to sum */
-    atomic_store(&t->grads_finite, true);
-    cg_pool_for(t->pool, reduce_ranges(t), reduce_range, t);
-    if (r)
+    r = r ? r : &res;
+    *r = (struct cg_batch_result){(double)NAN, 0, true};
+    if (st != CG_OK || (st = prepare(t, b)) != CG_OK)
+        return st;
+    seed_chunks(t, rng);
+    t->training = true;
+    t->out = NULL;
+    st = run_batch(t, b, r);
+    if (rng && t->n_chunks == 1)
+        *rng = t->slots[0].rng;
+    /* A loss that is not finite: no backward pass (the chunks skip theirs). */
+    if (st == CG_OK && isfinite(r->loss) && (st = gather_deferred(t)) == CG_OK) {
+        atomic_store(&t->grads_finite, true);
+        cg_pool_for(t->pool, t->n_blocks, run_block, t);
         r->grads_finite = atomic_load(&t->grads_finite);
+    }
+    reset_graphs(t);
     return st;
 }
 
 cg_status cg_trainer_forward(cg_trainer *t, const struct cg_batch *b, cg_float *out,
                              struct cg_batch_result *r)
 {
+    struct cg_batch_result res;
     cg_status st = check_batch(t, b, false);
 
+    r = r ? r : &res;
     if (st != CG_OK || (st = prepare(t, b)) != CG_OK)
         return st;
     t->training = false;
     t->out = out;
     st = run_batch(t, b, r);
     t->out = NULL;
-    if (st == CG_OK && r && !b->labels && !b->targets)
+    reset_graphs(t);
+    if (st == CG_OK && !b->labels && !b->targets)
         r->loss = (double)NAN;
     return st;
 }

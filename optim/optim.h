@@ -125,17 +125,13 @@ void      cg_optim_zero_grad_pool(cg_optim *o, cg_pool *pool);
  * is changed, the grads included. */
 cg_status cg_optim_step_zero_grad(cg_optim *o, cg_pool *pool);
 
-/* A whole training step on trainer t (nn/nn.h) in two passes over memory
- * instead of three: the forward and backward of batch b's chunks, then, range
- * by range on t's threads, the sum of the chunks' gradients, o's update and
- * zero grad while the range is in cache. The same bits as cg_trainer_backward
- * then cg_optim_step_zero_grad. For an optimizer over exactly the model's
- * flat tensor (cg_model_flat); any other runs those two calls. r (may be NULL)
- * receives the batch's figures. A non-finite loss updates nothing and is
- * CG_ERR_NUMERIC; a non-finite gradient is CG_ERR_NUMERIC too, found while
- * updating, so the parameters are then partly updated: stop training (no
- * clipping is possible either: clip with the two calls). The gradients are
- * zero afterwards in every case. */
+/* A whole training step on trainer t (nn/nn.h): cg_trainer_backward on
+ * batch b, then o's update and zero grad in one pass over memory
+ * (cg_optim_step_zero_grad), on t's threads. r (may be NULL) receives the
+ * batch's figures. A loss or a gradient that is not finite is
+ * CG_ERR_NUMERIC and updates nothing. The gradients are zero afterwards in
+ * every case. (No clipping: for that, make the two calls and clip between
+ * them, as cg_fit does.) */
 cg_status cg_optim_train_step(cg_optim *o, cg_trainer *t, const struct cg_batch *b,
                               cg_rng *rng, struct cg_batch_result *r);
 

@@ -165,6 +165,11 @@ bool cg__utf8_valid(const char *s, size_t n);
  * count (cg_set_blas_threads, OPENBLAS_NUM_THREADS); a no-op after the
  * first call (tensor/cpus.c). */
 void cg__blas_default(void);
+
+/* cg_kernel_gemm on sub-matrices: row-major with leading dimensions lda,
+ * ldb, ldc (the row lengths of the matrices the blocks are cut from). */
+void cg__gemm_ld(bool ta, bool tb, int m, int n, int k, cg_float alpha, const cg_float *a,
+                 int lda, const cg_float *b, int ldb, cg_float beta, cg_float *c, int ldc);
 /* True when the address space left (ulimit -v) can hold OpenBLAS's working
  * buffers for `buffers` threads running products at once (kernels.c). */
 bool cg__blas_fits(size_t buffers);

@@ -25,17 +25,26 @@
 void cg_kernel_gemm(bool ta, bool tb, int m, int n, int k, cg_float alpha,
                     const cg_float *a, const cg_float *b, cg_float beta, cg_float *c)
 {
+    cg__gemm_ld(ta, tb, m, n, k, alpha, a, ta ? m : k, b, tb ? k : n, beta, c, n);
+}
+
+void cg__gemm_ld(bool ta, bool tb, int m, int n, int k, cg_float alpha, const cg_float *a,
+                 int lda, const cg_float *b, int ldb, cg_float beta, cg_float *c, int ldc)
+{
     if (m == 0 || n == 0)
         return;
     if (k == 0) {
         /* BLAS leaves c untouched for k == 0 only when beta == 1. */
-        for (size_t i = 0; i < (size_t)m * (size_t)n; i++)
-            c[i] = beta == 0 ? 0 : beta * c[i];
+        for (size_t i = 0; i < (size_t)m; i++)
+            for (size_t j = 0; j < (size_t)n; j++) {
+                cg_float *e = c + i * (size_t)ldc + j;
+                *e = beta == 0 ? 0 : beta * *e;
+            }
         return;
     }
     cg__blas_default();
     CG__GEMM(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-             m, n, k, alpha, a, ta ? m : k, b, tb ? k : n, beta, c, n);
+             m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 static bool is_matrix(const cg_tensor *t)
