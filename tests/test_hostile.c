@@ -298,6 +298,16 @@ static void test_checkpoint_counters_in_range(void **state)
         {"checkpoint.dropout_rng", "1 2 3"},
         {"checkpoint.history", "epoch,step\n1e300,1,0,0,0,0,0,0\n"},
         {"checkpoint.history", "epoch,step\n1,nan,0,0,0,0,0,0\n"},
+        /* a fuzzer's find: rows with text after a number, and more rows
+         * than finished epochs, were taken (a history of 3 epochs in a run
+         * of 2) */
+        {"checkpoint.history", "h\n1,1,0.001,1.1l0.3,0,0,0,0,0\n2,2,0,0,0,0,0,0,0\n"},
+        {"checkpoint.history", "h\n1,1,0,0,0,0,0,0,0\n2,2,0,0,0,0,0,0,0\n3,2,0,0,0,0,0,0,0\n"},
+        {"checkpoint.history", "h\n1,1,0,0,0,0,0,0,0\n"},
+        {"checkpoint.history", "h\n2,1,0,0,0,0,0,0,0\n1,2,0,0,0,0,0,0,0\n"},
+        {"checkpoint.history", "h\n1,2,0,0,0,0,0,0,0\n2,1,0,0,0,0,0,0,0\n"},
+        {"checkpoint.history", "h\n1,1,0,0,0,0,0,0,0,0\n2,2,0,0,0,0,0,0,0\n"},
+        {"checkpoint.history", "h\n1,1,0,0,0,0,0,0,0\n2,99999999,0,0,0,0,0,0,0\n"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         set_meta("ck.st", "badck.st", bad[i][0], bad[i][1]);
