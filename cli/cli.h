@@ -32,6 +32,10 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);
 double cli_now(void);
 /* True when path ends with suffix (case-insensitive). */
 bool cli_has_suffix(const char *path, const char *suffix);
+/* The checkpoint an interrupted `cgrad train --out OUT` writes without
+ * --checkpoint: OUT without .safetensors, then .ckpt.safetensors, into buf
+ * (n bytes); returns the length it needs, as snprintf. */
+size_t cli_stop_checkpoint(const char *out, char *buf, size_t n);
 
 /* ---- commands (each returns the exit status) ---------------------------- */
 

@@ -565,10 +565,25 @@ struct named_path {
     const char *name, *path;
 };
 
+/* Whether path (an output) is where the run writes checkpoints. */
+static bool is_checkpoint(const struct cli_settings *s, const char *path, const char *stop_ckpt)
+{
+    return path == s->checkpoint || path == stop_ckpt;
+}
+
+size_t cli_stop_checkpoint(const char *out, char *buf, size_t n)
+{
+    size_t base = strlen(out);
+    if (cli_has_suffix(out, ".safetensors"))
+        base -= strlen(".safetensors");
+    return (size_t)snprintf(buf, n, "%.*s.ckpt.safetensors", (int)base, out);
+}
+
 static int check_outputs(const char *cmd, bool eval, const struct cli_settings *s)
 {
-    struct named_path in[4], out[4];
+    struct named_path in[4], out[5];
     int ni = 0, no = 0;
+    char stop_ckpt[4096];
 
     if (eval) {
         in[ni++] = (struct named_path){"MODEL", s->positional[0]};
@@ -583,12 +598,18 @@ static int check_outputs(const char *cmd, bool eval, const struct cli_settings *
         out[no++] = (struct named_path){"--checkpoint", s->checkpoint};
         out[no++] = (struct named_path){"--metrics", s->metrics};
         out[no++] = (struct named_path){"--plot", s->plot};
+        /* Ctrl-C writes its checkpoint to FILE's .ckpt name without --checkpoint */
+        if (!s->checkpoint && s->out &&
+            cli_stop_checkpoint(s->out, stop_ckpt, sizeof stop_ckpt) < sizeof stop_ckpt)
+            out[no++] = (struct named_path){"the checkpoint of an interrupted run",
+                                            stop_ckpt};
     }
     for (int o = 0; o < no; o++) {
         if (!out[o].path)
             continue;
         for (int i = 0; i < ni; i++)
-            if (in[i].path && !(out[o].path == s->checkpoint && in[i].path == s->resume) &&
+            if (in[i].path && !(is_checkpoint(s, out[o].path, stop_ckpt) &&
+                                in[i].path == s->resume) &&
                 cg_data_reads_file(in[i].path, out[o].path))
                 return cli_usage_error(cmd, "%s %s would overwrite %s %s, which this run "
                                        "reads", out[o].name, out[o].path, in[i].name,

@@ -318,6 +318,8 @@ static void run_free(struct run *r)
     free(r->class_text);
     free(r->ckpt_default);
     free(r->data_real);
+    for (int i = 0; i < MAX_META; i++)
+        free(r->meta_text[i]);
 }
 
 static int setup(struct run *r)

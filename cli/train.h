@@ -32,6 +32,7 @@ struct run {
     /* the facts of the run the library records in its files (settings.meta) */
     struct cg_meta_kv meta[MAX_META];
     int    n_meta;
+    char  *meta_text[MAX_META];       /* values made valid UTF-8, owned */
     char   image_size[48];
     char   spec[CG_NN_SPEC_MAX];
     char  *ckpt_default;

@@ -42,10 +42,21 @@ const struct cg_meta_kv cli_setting_names[] = {
 };
 const int cli_n_setting_names = (int)(sizeof cli_setting_names / sizeof cli_setting_names[0]);
 
+/* Metadata must be UTF-8 and a path or a column name need not be: a byte
+ * that is not becomes U+FFFD in the file (the run itself reads the real
+ * name), rather than a model refused at the end of the training. */
 static void add_meta(struct run *r, const char *key, const char *value)
 {
-    if (r->n_meta < MAX_META)
-        r->meta[r->n_meta++] = (struct cg_meta_kv){key, value};
+    if (r->n_meta >= MAX_META)
+        return;
+    size_t need = cg_utf8_repair(NULL, 0, value) + 1;
+    char *text = malloc(need);
+    if (text)
+        cg_utf8_repair(text, need, value);
+    r->meta_text[r->n_meta] = text;
+    /* out of memory: the value as it is (the save names it if it fails) */
+    r->meta[r->n_meta] = (struct cg_meta_kv){key, text ? text : value};
+    r->n_meta++;
 }
 
 /* The facts only the command line knows; the library adds the settings.
@@ -69,14 +80,9 @@ const char *cli_train_ckpt_path(struct run *r)
     if (r->s.checkpoint)
         return r->s.checkpoint;
     if (!r->ckpt_default) {
-        const char *out = r->s.out;
-        size_t n = strlen(out) + 32;
-        if ((r->ckpt_default = malloc(n))) {
-            size_t base = strlen(out);
-            if (cli_has_suffix(out, ".safetensors"))
-                base -= strlen(".safetensors");
-            snprintf(r->ckpt_default, n, "%.*s.ckpt.safetensors", (int)base, out);
-        }
+        size_t n = cli_stop_checkpoint(r->s.out, NULL, 0) + 1;
+        if ((r->ckpt_default = malloc(n)))
+            cli_stop_checkpoint(r->s.out, r->ckpt_default, n);
     }
     return r->ckpt_default ? r->ckpt_default : "cgrad.ckpt.safetensors";
 }

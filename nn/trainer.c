@@ -25,7 +25,8 @@
  * seed, same settings, the same bits on 1 thread or 8, on a quiet machine
  * or a busy one. No chunk has a gradient buffer of its own, and nothing
  * sums buffers afterwards. (One chunk, B <= 32, runs exactly the operations
- * of a single graph over the whole batch.)
+ * of a single graph over the whole batch: its backward adds the parameters'
+ * gradients itself, and part 2 only checks them.)
  *
  * Nothing here allocates after the first batch of a given size: graphs
  * reuse their arenas, the block table is made with the trainer.
@@ -97,7 +98,6 @@ static cg_status ensure_slots(cg_trainer *t, int n_chunks)
         cg_graph *g = cg_graph_new();
         if (!g)
             return cg_errcode();
-        cg__graph_defer_param_grads(g, true);
         t->slots[t->n_slots++].g = g;
     }
     return CG_OK;
@@ -282,6 +282,9 @@ static void run_chunk(void *ctx, int k, int n_chunks)
         return;
     cg_graph_set_training(s->g, t->training);
     cg_graph_set_grad(s->g, t->training);
+    /* One chunk is the whole batch: its backward adds the gradients itself,
+     * exactly as one graph would, and part 2 only checks them. */
+    cg__graph_defer_param_grads(s->g, n_chunks > 1);
     x = cg_graph_wrap(s->g, (cg_float *)(uintptr_t)(b->x + (size_t)r0 * (size_t)in), 2,
                       (int[]){rows, in});
     y = cg_model_forward(s->g, t->model, x, t->training ? &s->rng : NULL);
@@ -340,8 +343,10 @@ static cg_status gather_deferred(cg_trainer *t)
 }
 
 /* Block j: chunk 0's gradient added into the model's (as a single graph
- * would), then each further chunk's. A chunk's bias sums start from zero
- * and are added whole, as the sum of separate chunk buffers would be. */
+ * would), then each further chunk's (with one chunk its backward added
+ * them already); then the check that the block is finite. A chunk's bias
+ * sums start from zero and are added whole, as the sum of separate chunk
+ * buffers would be. */
 static void run_block(void *ctx, int j, int n_blocks)
 {
     cg_trainer *t = ctx;
@@ -352,7 +357,7 @@ static void run_block(void *ctx, int j, int n_blocks)
     size_t in = (size_t)mod->in;
 
     (void)n_blocks;
-    for (int k = 0; k < t->n_chunks; k++) {
+    for (int k = 0; k < t->n_chunks && t->n_chunks > 1; k++) {
         const struct cg__deferred_grad *d = t->deferred[(size_t)k * (size_t)t->n_layers +
                                                         (size_t)bl->layer];
         if (k == 0 || !db) {
@@ -450,7 +455,8 @@ cg_status cg_trainer_backward(cg_trainer *t, const struct cg_batch *b, cg_rng *r
     if (rng && t->n_chunks == 1)
         *rng = t->slots[0].rng;
     /* A loss that is not finite: no backward pass (the chunks skip theirs). */
-    if (st == CG_OK && isfinite(r->loss) && (st = gather_deferred(t)) == CG_OK) {
+    if (st == CG_OK && isfinite(r->loss) &&
+        (t->n_chunks == 1 || (st = gather_deferred(t)) == CG_OK)) {
         atomic_store(&t->grads_finite, true);
         cg_pool_for(t->pool, t->n_blocks, run_block, t);
         r->grads_finite = atomic_load(&t->grads_finite);

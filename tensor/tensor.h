@@ -77,6 +77,12 @@ const char *cg_status_str(cg_status status);
  * message quoting a file's text stays one line. cg_errmsg() is made with it;
  * a program that prints its own messages can use it too. Returns dst. */
 char       *cg_escape_text(char *dst, size_t n, const char *src);
+/* Copy src into dst (n > 0 bytes, always NUL-terminated, cut only between
+ * characters) as valid UTF-8: every byte that does not begin a valid
+ * sequence becomes U+FFFD (as Python's errors="replace"). For text that
+ * must be UTF-8, a file's metadata, from a source that need not be, a file
+ * name. Returns the length src needs (dst is complete when it is < n). */
+size_t      cg_utf8_repair(char *dst, size_t n, const char *src);
 
 /* ---- memory ------------------------------------------------------------- */
 

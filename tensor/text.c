@@ -74,3 +74,29 @@ bool cg__utf8_valid(const char *s, size_t n)
             return false;
     return true;
 }
+
+size_t cg_utf8_repair(char *dst, size_t n, const char *src)
+{
+    static const char replacement[] = "\xef\xbf\xbd";   /* U+FFFD */
+    const unsigned char *p = (const unsigned char *)(src ? src : "");
+    size_t left = strlen((const char *)p), need = 0, at = 0;
+    bool cut = !dst || n == 0;
+
+    while (left > 0) {
+        size_t k = utf8_seq(p, left);
+        const char *piece = k ? (const char *)p : replacement;
+        size_t len = k ? k : sizeof replacement - 1;
+        if (!cut && at + len < n) {
+            memcpy(dst + at, piece, len);
+            at += len;
+        } else {
+            cut = true;   /* never a partial character */
+        }
+        need += len;
+        p += k ? k : 1;
+        left -= k ? k : 1;
+    }
+    if (dst && n > 0)
+        dst[at] = '\0';
+    return need;
+}

@@ -145,6 +145,31 @@ static void test_escape_text(void **state)
     assert_null(strchr(cg_errmsg(), '\n'));
 }
 
+/* Bytes that begin no valid sequence become U+FFFD; a cut never splits a
+ * character; the return is the length needed. */
+static void test_utf8_repair(void **state)
+{
+    (void)state;
+    char buf[32];
+    assert_int_equal(cg_utf8_repair(buf, sizeof buf, "caf\xc3\xa9"), 5);
+    assert_string_equal(buf, "caf\xc3\xa9");
+    assert_int_equal(cg_utf8_repair(buf, sizeof buf, "a\xe9z"), 5);
+    assert_string_equal(buf, "a\xef\xbf\xbdz");
+    /* a truncated sequence, an overlong form, a surrogate */
+    assert_int_equal(cg_utf8_repair(buf, sizeof buf, "\xc3"), 3);
+    assert_string_equal(buf, "\xef\xbf\xbd");
+    cg_utf8_repair(buf, sizeof buf, "\xc0\xaf.");
+    assert_string_equal(buf, "\xef\xbf\xbd\xef\xbf\xbd.");
+    cg_utf8_repair(buf, sizeof buf, "\xed\xa0\x80");
+    assert_string_equal(buf, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+    /* cut: the replacement does not fit whole in 4 bytes after "ab" */
+    assert_int_equal(cg_utf8_repair(buf, 4, "ab\xff" "c"), 6);
+    assert_string_equal(buf, "ab");
+    assert_int_equal(cg_utf8_repair(NULL, 0, "\xff\xff"), 6);
+    assert_int_equal(cg_utf8_repair(buf, sizeof buf, NULL), 0);
+    assert_string_equal(buf, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -153,6 +178,7 @@ int main(void)
         cmocka_unit_test(test_same_file),
         cmocka_unit_test(test_data_reads_file),
         cmocka_unit_test(test_escape_text),
+        cmocka_unit_test(test_utf8_repair),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -298,6 +298,16 @@ static void test_checkpoint_counters_in_range(void **state)
         {"checkpoint.dropout_rng", "1 2 3"},
         {"checkpoint.history", "epoch,step\n1e300,1,0,0,0,0,0,0\n"},
         {"checkpoint.history", "epoch,step\n1,nan,0,0,0,0,0,0\n"},
+        /* a fuzzer's find: rows with text after a number, and more rows
+         * than finished epochs, were taken (a history of 3 epochs in a run
+         * of 2) */
+        {"checkpoint.history", "h\n1,1,0.001,1.1l0.3,0,0,0,0,0\n2,2,0,0,0,0,0,0,0\n"},
+        {"checkpoint.history", "h\n1,1,0,0,0,0,0,0,0\n2,2,0,0,0,0,0,0,0\n3,2,0,0,0,0,0,0,0\n"},
+        {"checkpoint.history", "h\n1,1,0,0,0,0,0,0,0\n"},
+        {"checkpoint.history", "h\n2,1,0,0,0,0,0,0,0\n1,2,0,0,0,0,0,0,0\n"},
+        {"checkpoint.history", "h\n1,2,0,0,0,0,0,0,0\n2,1,0,0,0,0,0,0,0\n"},
+        {"checkpoint.history", "h\n1,1,0,0,0,0,0,0,0,0\n2,2,0,0,0,0,0,0,0\n"},
+        {"checkpoint.history", "h\n1,1,0,0,0,0,0,0,0\n2,99999999,0,0,0,0,0,0,0\n"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         set_meta("ck.st", "badck.st", bad[i][0], bad[i][1]);
@@ -341,9 +351,41 @@ static void test_outputs_never_replace_inputs(void **state)
            "--confusion img/light/0.png would overwrite DATA img");
     EXPECT("train blobs.csv --quiet --out x.st --checkpoint ./x.st", 2, "blobs.csv",
            "--out and --checkpoint name the same file ./x.st");
+    /* Without --checkpoint, Ctrl-C writes FILE's .ckpt name: an input there
+     * is refused too, unless it is the --resume file (read whole first). */
+    char cp[3 * PATH_MAX];
+    snprintf(cp, sizeof cp, "cp '%s' '%s'", at("m.st"), at("m.st.ckpt.safetensors"));
+    assert_int_equal(system(cp), 0);
+    EXPECT("train blobs.csv --hidden 8 --quiet --out m.st --init m.st.ckpt.safetensors", 2,
+           "m.st.ckpt.safetensors", "the checkpoint of an interrupted run "
+           "m.st.ckpt.safetensors would overwrite --init m.st.ckpt.safetensors");
+    unlink(at("m.st.ckpt.safetensors"));
+    unlink(at("r.ckpt.safetensors"));
+    assert_int_equal(link(at("ck.st"), at("r.ckpt.safetensors")), 0);
+    assert_run_ok("train blobs.csv --hidden 8 --epochs 3 --batch 16 --quiet "
+                  "--out r.safetensors --resume r.ckpt.safetensors");
+    unlink(at("r.ckpt.safetensors"));
     /* --checkpoint may be --resume: it is read whole before it is replaced */
     assert_run_ok("train blobs.csv --hidden 8 --epochs 3 --batch 16 --quiet --out r.st "
                   "--resume ck.st --checkpoint ck.st");
+}
+
+/* A DATA path that is not UTF-8 (a Latin-1 file name): the run reads the
+ * real file, and the model file, whose metadata must be UTF-8, records
+ * the name with U+FFFD for the byte, rather than being refused after the
+ * training. */
+static void test_data_path_not_utf8(void **state)
+{
+    (void)state;
+    unlink(at("caf\xe9.csv"));
+    assert_int_equal(link(at("blobs.csv"), at("caf\xe9.csv")), 0);
+    assert_run_ok("train $(printf 'caf\\351.csv') --hidden 8 --epochs 1 --quiet --out u.st");
+    size_t n;
+    char *model = slurp("u.st", &n);
+    assert_non_null(memmem(model, n, "caf\xef\xbf\xbd.csv", 9));
+    assert_null(memmem(model, n, "caf\xe9", 4));
+    free(model);
+    unlink(at("caf\xe9.csv"));
 }
 
 /* A rename would replace a device with a regular file (as root,
@@ -569,6 +611,7 @@ int main(void)
         cmocka_unit_test(test_normalization_count_must_match_the_model),
         cmocka_unit_test(test_checkpoint_counters_in_range),
         cmocka_unit_test(test_outputs_never_replace_inputs),
+        cmocka_unit_test(test_data_path_not_utf8),
         cmocka_unit_test(test_devices_are_written_in_place),
         cmocka_unit_test(test_stale_temporaries_are_removed),
         cmocka_unit_test(test_address_space_limits_fail_cleanly),

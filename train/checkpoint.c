@@ -235,9 +235,20 @@ static cg_status read_state(struct cg__fit *f, const cg_safetensors *ck, const c
     const char *h = cg_safetensors_meta(ck, "checkpoint.history");
     if (!h)
         return bad_key(path, "checkpoint.history");
-    if ((st = cg__history_parse(f, h)) != CG_OK && st != CG_ERR_NOMEM)
-        cg__errmsg_prefix("%s", path);
-    return st;
+    if ((st = cg__history_parse(f, h)) != CG_OK) {
+        if (st != CG_ERR_NOMEM)
+            cg__errmsg_prefix("%s", path);
+        return st;
+    }
+    /* one row per finished epoch, none past the run's step */
+    const struct cg_fit_result *r = f->r;
+    if (r->n_history != s->epoch ||
+        (r->n_history > 0 && r->history[r->n_history - 1].step > s->step))
+        return cg__fail(CG_ERR_FORMAT, "%s: metadata 'checkpoint.history' has %d rows, ending "
+                        "at step %ld, for %d finished epochs at step %ld", path, r->n_history,
+                        r->n_history > 0 ? r->history[r->n_history - 1].step : 0L, s->epoch,
+                        s->step);
+    return CG_OK;
 }
 
 /* Copy the tensor called name from the checkpoint into t (same size). */

@@ -286,49 +286,56 @@ char *cg__history_text(const struct cg_fit_epoch *rows, int n)
     return buf;
 }
 
-/* One field of a row: a number, or NaN when empty. */
-static double field(const char **p)
+/* The fields of one row at *p, up to max, into v: each the whole field a
+ * number, or NaN when empty; *p then at the row's end ('\n' or the end of
+ * the text). The count of fields, or -1 for anything else (text after a
+ * number, too many fields). */
+static int row_fields(const char **p, double *v, int max)
 {
-    double v = (double)NAN;
-    if (**p != ',' && **p != '\n' && **p) {
-        char *end;
-        v = strtod(*p, &end);
-        *p = end;
+    for (int n = 0; n < max;) {
+        double x = (double)NAN;
+        if (**p != ',' && **p != '\n' && **p) {
+            char *end;
+            x = strtod(*p, &end);
+            if (end == *p)
+                return -1;
+            *p = end;
+        }
+        v[n++] = x;
+        if (**p == ',')
+            (*p)++;
+        else
+            return **p == '\n' || !**p ? n : -1;
     }
-    if (**p == ',')
-        (*p)++;
-    return v;
+    return -1;
 }
 
-/* A count read as a double: within [0, max], else -1. */
-static double count(double v, double max)
+/* A whole number in [lo, hi]. */
+static bool whole(double v, double lo, double hi)
 {
-    return v >= 0 && v <= max ? v : -1;
+    return v >= lo && v <= hi && v == floor(v);
 }
 
 cg_status cg__history_parse(struct cg__fit *f, const char *text)
 {
     const char *p = strchr(text, '\n');
+    long last_step = 0;
+
     while (p && p[1]) {
         p++;
-        struct cg_fit_epoch r;
-        double epoch = count(field(&p), 1e9), step = count(field(&p), 9e15);
-        r.lr = field(&p);
-        r.train_loss = field(&p);
-        r.train_acc = field(&p);
-        r.val_loss = field(&p);
-        r.val_acc = field(&p);
-        r.seconds = field(&p);
-        double skipped = *p == '\n' || !*p ? 0 : count(field(&p), 9e15);   /* 8 columns: 0 */
-        if (epoch < 1 || step < 0 || skipped < 0)
-            return cg__fail(CG_ERR_FORMAT, "metadata 'checkpoint.history': row %d is not a "
-                            "history row", f->r->n_history + 1);
-        r.epoch = (int)epoch;
-        r.step = (long)step;
-        r.skipped = (long)skipped;
+        double v[9];
+        int n = row_fields(&p, v, 9), row = f->r->n_history + 1;
+        /* 8 columns (before "skipped" was added) or 9; epochs 1, 2, ...
+         * in order, steps never going back */
+        if ((n != 8 && n != 9) || !whole(v[0], row, row) || !whole(v[1], (double)last_step, 9e15) ||
+            (n == 9 && !whole(v[8], 0, 9e15)))
+            return cg__fail(CG_ERR_FORMAT, "metadata 'checkpoint.history': row %d is not the "
+                            "history row of epoch %d", row, row);
+        struct cg_fit_epoch r = {(int)v[0], (long)v[1], v[2], v[3], v[4], v[5], v[6], v[7],
+                                 n == 9 ? (long)v[8] : 0};
+        last_step = r.step;
         if (cg__history_add(f, &r) != CG_OK)
             return CG_ERR_NOMEM;
-        p = strchr(p, '\n');
     }
     return CG_OK;
 }
