@@ -154,8 +154,9 @@ static double torch_epoch(void)
     return row_value("OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/torch_epoch.py 1", NULL, 0);
 }
 
-/* $KANN_EPOCH (bench/peers/kann_epoch.c) prints one table row:
- * "| kann ... | SECONDS | s | ... |"; label gets its first column. OpenBLAS
+/* $KANN_EPOCH DIR THREADS EPOCHS (bench/peers/kann_epoch.c) prints one
+ * table row: "| kann ... | SECONDS | s | ... |", its best epoch; label gets
+ * its first column. As many epochs as cgrad's row is the best of. OpenBLAS
  * at one thread, should KANN use it: kann_mt's threads are the parallelism,
  * and two threads each running a 2-thread OpenBLAS ran 4x slower. */
 static double kann_epoch(char *label, size_t cap)
@@ -164,7 +165,8 @@ static double kann_epoch(char *label, size_t cap)
     char cmd[1024];
     if (!prog || access(prog, X_OK) != 0)
         return -1;
-    snprintf(cmd, sizeof cmd, "OPENBLAS_NUM_THREADS=1 %s %s 2", prog, FASHION_DIR);
+    snprintf(cmd, sizeof cmd, "OPENBLAS_NUM_THREADS=1 %s %s 2 %d", prog, FASHION_DIR,
+             ROUNDS * ROUNDS);
     return row_value(cmd, label, cap);
 }
 
