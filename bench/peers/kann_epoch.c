@@ -17,7 +17,7 @@
  * update PyTorch and cgrad make (optim/adam.c).
  *
  * KANN is not part of this repository: compile this file against a KANN
- * checkout outside it (bench/README.md, "Peers in the same run").
+ * checkout outside it (bench/README.md, "KANN as a peer").
  *
  * Usage: kann_epoch DIR THREADS [EPOCHS]  (EPOCHS default 3)
  * Prints the epochs on stderr and one markdown row on stdout: the best
