@@ -121,18 +121,27 @@ static struct three train_rows(double *products)
 
 /* ---- peers ------------------------------------------------------------------------- */
 
-/* The value column of the first table row a command prints; -1 if none. */
-static double row_value(const char *cmd)
+/* The value column of the first table row a command prints; -1 if none.
+ * label (size cap, or NULL): that row's first column. */
+static double row_value(const char *cmd, char *label, size_t cap)
 {
-    char line[512];
+    char line[1024];
     double v = -1;
     FILE *p = popen(cmd, "r");
     if (!p)
         return -1;
     while (fgets(line, sizeof line, p)) {
         const char *bar = strchr(line + 1, '|');
-        if (line[0] == '|' && bar && v < 0)
+        if (line[0] == '|' && bar && v < 0) {
             v = atof(bar + 1);
+            if (label) {
+                const char *first = line + 1 + strspn(line + 1, " ");
+                int len = (int)(bar - first);
+                while (len > 0 && first[len - 1] == ' ')
+                    len--;
+                snprintf(label, cap, "%.*s", len, first);
+            }
+        }
     }
     pclose(p);
     return v;
@@ -142,18 +151,23 @@ static double torch_epoch(void)
 {
     if (system("/usr/bin/python3 -c 'import torch' 2>/dev/null") != 0)
         return -1;
-    return row_value("OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/torch_epoch.py 1");
+    return row_value("OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/torch_epoch.py 1", NULL, 0);
 }
 
-/* $KANN_EPOCH prints one table row: "| kann ... | SECONDS | s | ... |". */
-static double kann_epoch(void)
+/* $KANN_EPOCH DIR THREADS EPOCHS (bench/peers/kann_epoch.c) prints one
+ * table row: "| kann ... | SECONDS | s | ... |", its best epoch; label gets
+ * its first column. As many epochs as cgrad's row is the best of. OpenBLAS
+ * at one thread, should KANN use it: kann_mt's threads are the parallelism,
+ * and two threads each running a 2-thread OpenBLAS ran 4x slower. */
+static double kann_epoch(char *label, size_t cap)
 {
     const char *prog = getenv("KANN_EPOCH");
     char cmd[1024];
     if (!prog || access(prog, X_OK) != 0)
         return -1;
-    snprintf(cmd, sizeof cmd, "%s %s 2", prog, FASHION_DIR);
-    return row_value(cmd);
+    snprintf(cmd, sizeof cmd, "OPENBLAS_NUM_THREADS=1 %s %s 2 %d", prog, FASHION_DIR,
+             ROUNDS * ROUNDS);
+    return row_value(cmd, label, cap);
 }
 
 /* ---- the rows ---------------------------------------------------------------------- */
@@ -197,13 +211,14 @@ int main(void)
     printf("| demo GEMM-only epoch, 2 threads | %.3f | s | the products alone, best of %d, "
            "measured between the quiet runs: %.0f%% of the --threads 2 epoch |\n", products,
            ROUNDS, 100 * products / quiet.t2);
-    double torch = torch_epoch(), kann = kann_epoch();
+    char kann_label[256] = "kann";
+    double torch = torch_epoch(), kann = kann_epoch(kann_label, sizeof kann_label);
     if (torch > 0)
         printf("| pytorch epoch (1 intra-op thread, OPENBLAS_NUM_THREADS 2), this run | %.3f | s "
                "| %.2fx cgrad's --threads 2 epoch |\n", torch, torch / quiet.t2);
     if (kann > 0)
-        printf("| kann epoch (kann_mt, 2 threads), this run | %.3f | s | %.2fx cgrad's "
-               "--threads 2 epoch |\n", kann, kann / quiet.t2);
+        printf("| %s, this run | %.3f | s | %.2fx cgrad's --threads 2 epoch |\n",
+               kann_label, kann, kann / quiet.t2);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     return system(cmd) == 0 ? 0 : 1;

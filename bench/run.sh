@@ -10,6 +10,13 @@ echo
 echo "| metric | value | unit | note |"
 echo "|---|---|---|---|"
 status=0
+# KANN, a peer in bench_threads' run, when its epoch program was built into
+# the build folder (bench/README.md, "Peers in the same run"); KANN_EPOCH
+# set by the caller wins.
+if [ -z "${KANN_EPOCH:-}" ] && [ -x "$BUILD/bench/kann_epoch" ]; then
+    KANN_EPOCH=$BUILD/bench/kann_epoch
+    export KANN_EPOCH
+fi
 for b in "$BUILD"/bench/bench_*; do
     [ -x "$b" ] || continue
     "$b" || { echo "| $(basename "$b") | FAILED | | exit $? |"; status=1; }
