@@ -170,6 +170,8 @@ static enum cg_fit_action on_step(const struct cg_fit_step *step, void *user)
 {
     struct run *r = user;
     cli_progress_step(&r->progress, step);
+    if (r->point)
+        cg_dist_alive(r->point->watch);
     return interrupted ? CG_FIT_STOP : CG_FIT_CONTINUE;
 }
 
@@ -360,6 +362,8 @@ int cli_train_run(cg_dist *dist, int argc, char **argv, struct cli_train_point *
     }
     if (point)
         r->s.quiet = true;
+    /* Every process parses the same options: the same timeout everywhere. */
+    cg_dist_set_timeout(point ? point->watch : dist, r->s.dist_timeout);
     struct sigaction old;
     catch_sigint(r->s.positional[0], &old);
     if ((rc = setup(r)) == CLI_OK)

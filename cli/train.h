@@ -51,6 +51,8 @@ struct cli_train_point {
     double val_loss, val_acc;       /* the final model on the validation data (a
                                        split, else --test); NaN without */
     double seconds;
+    cg_dist *watch;                 /* in: the sweep's processes, whose watchdog hears at
+                                       every step that this one is alive (cg_dist_alive) */
 };
 
 /* One `cgrad train` with argv (argv[0] "train") in the processes dist
