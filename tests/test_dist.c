@@ -3,8 +3,9 @@
  * `mpirun -np N cgrad train` against one process on the iris example
  * (examples/data/iris.csv): the weights within 1e-6 (relative, in norm) of
  * one process, bit-identical with --deterministic, a checkpoint of 2
- * processes resumed by 3, a killed rank that ends the job with a message
- * naming it, and a sweep of two points against two trainings.
+ * processes resumed by 3, a killed rank and a stopped one (hung, or its
+ * node lost) that end the job with a message naming them, and a sweep of
+ * two points against two trainings.
  *
  * The mpirun cases need Open MPI (the library built with it and mpirun on
  * the PATH) and are skipped without. As root, mpirun needs
@@ -205,6 +206,17 @@ static void test_alone_is_a_group_of_one(void **state)
     assert_int_equal(cg_dist_sum(d, x, 3), CG_OK);
     assert_int_equal(cg_dist_broadcast(d, x, 3), CG_OK);
     assert_true(x[0] == 1 && x[1] == 2 && x[2] == 3);
+    /* the watchdog's timeout: a default, a setting, and what it refuses */
+    assert_true(cg_dist_timeout(d) == CG_DIST_TIMEOUT);
+    assert_true(cg_dist_timeout(NULL) == CG_DIST_TIMEOUT);
+    assert_int_equal(cg_dist_set_timeout(d, 2.5), CG_OK);
+    assert_true(cg_dist_timeout(d) == 2.5);
+    assert_int_equal(cg_dist_set_timeout(d, 0), CG_OK);
+    assert_int_equal(cg_dist_set_timeout(d, -1), CG_ERR_ARG);
+    assert_errmsg_contains("cg_dist_set_timeout");
+    assert_int_equal(cg_dist_set_timeout(d, (double)NAN), CG_ERR_ARG);
+    assert_true(cg_dist_timeout(d) == 0);
+    cg_dist_alive(d);   /* alone: nothing to tell */
     cg_dist_free(d);
     assert_int_equal(cg_dist_size(NULL), 1);
     assert_int_equal(cg_dist_rank(NULL), 0);
@@ -556,6 +568,22 @@ static void test_sweep_of_two_points(void **state)
 #undef SWEEP_RUN
 }
 
+static void test_sweep_waits_for_a_slow_point(void **state)
+{
+    (void)state;
+    NEED_MPIRUN();
+    /* rank 0's point is one epoch; rank 1's lasts seconds, far beyond the
+     * timeout, while rank 0 waits for it: its steps tell the watchdog it
+     * is alive */
+    assert_run(2, "sweep '%s' --epochs 1,20000 --hidden 8 --batch 4 --optim sgd "
+               "--dist-timeout 0.5 --quiet --json", iris);
+    assert_int_equal(count_of(out, "\"ok\": true"), 2);
+    double slow = json_number(out, "seconds", 1);
+    if (!(slow > 1.0))
+        print_error("the slow point took %g s: no longer than the timeout\n", slow);
+    assert_true(slow > 1.0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -568,6 +596,7 @@ int main(void)
         cmocka_unit_test(test_killed_rank_ends_the_job),
         cmocka_unit_test(test_stopped_rank_ends_the_job),
         cmocka_unit_test(test_sweep_of_two_points),
+        cmocka_unit_test(test_sweep_waits_for_a_slow_point),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
