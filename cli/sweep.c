@@ -328,7 +328,6 @@ int cli_sweep(int argc, char **argv)
             rc = figs[p * F_N + F_DONE] > 0 ? CLI_OK : CLI_RUNTIME;
     }
     free(figs);
-    cg_dist_free(d);
     sweep_free(&w);
-    return rc;
+    return cli_dist_leave(d, rc);
 }

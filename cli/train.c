@@ -388,6 +388,16 @@ int cli_dist_join(cg_dist **dist)
     return CLI_OK;
 }
 
+int cli_dist_leave(cg_dist *dist, int rc)
+{
+    /* A last meeting, watched: MPI_Finalize would wait without a limit for
+     * a rank 0 that hung in its last writes. */
+    if (cg_dist_barrier(dist) != CG_OK && rc == CLI_OK)
+        rc = cli_error("%s", cg_errmsg());
+    cg_dist_free(dist);
+    return rc;
+}
+
 int cli_train(int argc, char **argv)
 {
     cg_dist *dist;
@@ -395,6 +405,5 @@ int cli_train(int argc, char **argv)
     if (rc != CLI_OK)
         return rc;
     rc = cli_train_run(dist, argc, argv, NULL);
-    cg_dist_free(dist);
-    return rc;
+    return cli_dist_leave(dist, rc);
 }
