@@ -575,7 +575,7 @@ static void test_sweep_waits_for_a_slow_point(void **state)
     /* rank 0's point is one epoch; rank 1's lasts seconds, far beyond the
      * timeout, while rank 0 waits for it: its steps tell the watchdog it
      * is alive */
-    assert_run(2, "sweep '%s' --epochs 1,20000 --hidden 8 --batch 4 --optim sgd "
+    assert_run(2, "sweep '%s' --epochs 1,40000 --hidden 8 --batch 4 --optim sgd "
                "--dist-timeout 0.5 --quiet --json", iris);
     assert_int_equal(count_of(out, "\"ok\": true"), 2);
     double slow = json_number(out, "seconds", 1);
