@@ -17,7 +17,6 @@
  * one that did not can be named.
  */
 #include <limits.h>
-#include <math.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -31,7 +30,7 @@
 #include "../tensor/internal.h"
 #include "dist.h"
 
-struct cg_watch;
+struct watch;
 
 struct cg_dist {
     int    rank, size;
@@ -40,7 +39,7 @@ struct cg_dist {
     double timeout;      /* seconds a collective may wait; 0: no limit */
     int   *ints;         /* [2 * size] MPI's counts and displacements, made once:
                             a step allocates nothing */
-    struct cg_watch *watch;   /* the watchdog (MPI only) */
+    struct watch *watch;   /* the watchdog (MPI only) */
 };
 
 /* The number of processes mpirun (or a PMIx launcher) says it started; 0
@@ -157,7 +156,7 @@ static cg_status mpi_fail(int rc, const char *what)
  * slot is dropped (only a rank 0 that stopped receiving leaves them all
  * busy, and the silence says as much). */
 
-struct cg_watch {
+struct watch {
     MPI_Comm     comm;      /* a duplicate of MPI_COMM_WORLD, for these messages alone */
     long         sync;      /* collectives begun */
     double       said;      /* when this process last sent one */
@@ -192,14 +191,14 @@ static bool watches(const cg_dist *d, int r)
 
 static cg_status watch_post(cg_dist *d, int r)
 {
-    struct cg_watch *w = d->watch;
+    struct watch *w = d->watch;
     int rc = MPI_Irecv(&w->inbox[r], 1, MPI_INT64_T, r, WATCH_TAG, w->comm, &w->recv[r]);
     return rc == MPI_SUCCESS ? CG_OK : mpi_fail(rc, "receive (watchdog)");
 }
 
 static cg_status watch_init(cg_dist *d)
 {
-    struct cg_watch *w = cg__calloc(1, sizeof *w);
+    struct watch *w = cg__calloc(1, sizeof *w);
     if (!(d->watch = w))
         return CG_ERR_NOMEM;
     size_t n = (size_t)d->size;
@@ -211,12 +210,13 @@ static cg_status watch_init(cg_dist *d)
     w->recv = cg__calloc(n, sizeof *w->recv);
     w->outbox = cg__calloc((size_t)w->slots, sizeof *w->outbox);
     w->send = cg__calloc((size_t)w->slots, sizeof *w->send);
+    /* (MPI_REQUEST_NULL is no zero bits: watch_free must find it) */
+    for (int i = 0; i < d->size && w->recv; i++)
+        w->recv[i] = MPI_REQUEST_NULL;
+    for (int i = 0; i < w->slots && w->send; i++)
+        w->send[i] = MPI_REQUEST_NULL;
     if (!w->heard || !w->heard_at || !w->inbox || !w->recv || !w->outbox || !w->send)
         return CG_ERR_NOMEM;
-    for (int i = 0; i < d->size; i++)
-        w->recv[i] = MPI_REQUEST_NULL;
-    for (int i = 0; i < w->slots; i++)
-        w->send[i] = MPI_REQUEST_NULL;
     int rc = MPI_Comm_dup(MPI_COMM_WORLD, &w->comm);
     if (rc != MPI_SUCCESS)
         return mpi_fail(rc, "communicator (watchdog)");
@@ -231,7 +231,7 @@ static cg_status watch_init(cg_dist *d)
 
 static void watch_free(cg_dist *d)
 {
-    struct cg_watch *w = d->watch;
+    struct watch *w = d->watch;
     if (!w)
         return;
     /* What was sent and not received is dropped with the communicator. */
@@ -256,7 +256,7 @@ static void watch_free(cg_dist *d)
 }
 
 /* Send rank `to` "I reached collective `sync`" in a free slot, or drop it. */
-static void watch_say_to(struct cg_watch *w, int to, int64_t sync)
+static void watch_say_to(struct watch *w, int to, int64_t sync)
 {
     MPI_Request *q = &w->send[w->next];
     int done = 1;
@@ -272,7 +272,7 @@ static void watch_say_to(struct cg_watch *w, int to, int64_t sync)
 /* Tell every rank that watches this one where it is. */
 static void watch_say(cg_dist *d, double t)
 {
-    struct cg_watch *w = d->watch;
+    struct watch *w = d->watch;
     for (int r = 0; r < d->size; r++)
         if (watches(d, r))
             watch_say_to(w, r, w->sync);
@@ -282,7 +282,7 @@ static void watch_say(cg_dist *d, double t)
 /* Take in every word that came; at time t. */
 static void watch_listen(cg_dist *d, double t)
 {
-    struct cg_watch *w = d->watch;
+    struct watch *w = d->watch;
     for (int r = 0; r < d->size; r++) {
         int done = 1;
         while (done && w->recv[r] != MPI_REQUEST_NULL) {
@@ -301,7 +301,7 @@ static void watch_listen(cg_dist *d, double t)
  * the current collective. The count listed. */
 static int list_silent(const cg_dist *d, double since, bool arrived, char *buf, size_t n)
 {
-    const struct cg_watch *w = d->watch;
+    const struct watch *w = d->watch;
     int count = 0;
     size_t len = 0;
     buf[0] = '\0';
@@ -318,7 +318,7 @@ static int list_silent(const cg_dist *d, double since, bool arrived, char *buf, 
 /* Rank 0's verdict after the wait's deadline: who did not come. */
 static void verdict_of_rank0(cg_dist *d, double since, const char *what)
 {
-    struct cg_watch *w = d->watch;
+    struct watch *w = d->watch;
     char late[192], stuck[192];
     int nl = list_silent(d, since, false, late, sizeof late);
     int ns = list_silent(d, since, true, stuck, sizeof stuck);
@@ -340,7 +340,7 @@ static void verdict_of_rank0(cg_dist *d, double since, const char *what)
  * d->watch->why. */
 static bool watch_expired(cg_dist *d, double t0, double t, const char *what)
 {
-    struct cg_watch *w = d->watch;
+    struct watch *w = d->watch;
     if (d->timeout <= 0)
         return false;
     if (d->rank == 0) {
@@ -389,7 +389,7 @@ static void watch_pause(double t0, double t)
 /* A collective begins: count it and tell rank 0 (the others' word). */
 static cg_status watch_begin(cg_dist *d)
 {
-    struct cg_watch *w = d->watch;
+    struct watch *w = d->watch;
     if (w->broken)
         return cg__fail(CG_ERR_STATE, "%s", w->why);
     w->sync++;
@@ -402,7 +402,7 @@ static cg_status watch_begin(cg_dist *d)
  * the others; CG_OK, MPI's error, or the watchdog's verdict. */
 static cg_status watch_wait(cg_dist *d, MPI_Request *req, const char *what)
 {
-    struct cg_watch *w = d->watch;
+    struct watch *w = d->watch;
     double t0 = now();
     for (;;) {
         int done = 0;
