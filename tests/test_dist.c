@@ -5,7 +5,8 @@
  * one process, bit-identical with --deterministic, a checkpoint of 2
  * processes resumed by 3, a killed rank and a stopped one (hung, or its
  * node lost) that end the job with a message naming them, and a sweep of
- * two points against two trainings.
+ * two points against two trainings, one whose slow point outlasts the
+ * watchdog's timeout, and one whose stopped process is named.
  *
  * The mpirun cases need Open MPI (the library built with it and mpirun on
  * the PATH) and are skipped without. As root, mpirun needs
@@ -417,11 +418,11 @@ static bool is_cgrad(pid_t pid)
     return strcmp(cmd, cgrad) == 0;
 }
 
-/* What became of a long run on np processes (a checkpoint every 20 steps;
- * `extra`: more options) when rank `victim` got signal `sig` after its
- * first checkpoint: whether mpirun ended within `bound` seconds, its exit
- * status, how long it took; its stderr in err. Whatever happens, nothing is
- * left running or stopped. */
+/* What became of `cgrad <args>` (printf format) on np processes when rank `victim` got
+ * signal `sig` once the file `ready` of dir was there (NULL: a second after
+ * the victim started): whether mpirun ended within `bound` seconds, its
+ * exit status, how long it took; its stderr in err. Whatever happens,
+ * nothing is left running or stopped. */
 struct fault {
     bool   ended;
     int    status;     /* mpirun's exit status, when it ended */
@@ -429,17 +430,23 @@ struct fault {
     bool   signalled;  /* the victim was found and signalled */
 };
 
-static struct fault run_fault(int np, int victim_rank, int sig, const char *extra, double bound)
+static struct fault run_fault(int np, int victim_rank, int sig, const char *ready, double bound,
+                              const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static struct fault run_fault(int np, int victim_rank, int sig, const char *ready, double bound,
+                              const char *fmt, ...)
 {
-    char cmd[PATH_MAX * 2 + 512], ckpt[PATH_MAX];
+    char cmd[PATH_MAX * 2 + 4096], ckpt[PATH_MAX], args[PATH_MAX + 1024];
     struct fault f = {false, -1, 0, false};
-    snprintf(ckpt, sizeof ckpt, "%s/fault.ckpt", dir);
-    unlink(ckpt);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(ckpt, sizeof ckpt, "%s/%s", dir, ready ? ready : "");
+    if (ready)
+        unlink(ckpt);
     snprintf(cmd, sizeof cmd,
              "cd '%s' && exec env LSAN_OPTIONS=detect_leaks=0 mpirun --oversubscribe -np %d '%s' "
-             "train '%s' --hidden 16 --epochs 1000000 --batch 8 --checkpoint fault.ckpt "
-             "--checkpoint-steps 20 --out fault.st --quiet %s >fault-out.txt 2>fault-err.txt "
-             "</dev/null", dir, np, cgrad, iris, extra);
+             "%s >fault-out.txt 2>fault-err.txt </dev/null", dir, np, cgrad, args);
     pid_t mpirun = fork();
     if (mpirun < 0)
         return f;
@@ -449,17 +456,19 @@ static struct fault run_fault(int np, int victim_rank, int sig, const char *extr
         _exit(127);
     }
     setpgid(mpirun, mpirun);
-    /* wait for the victim and the first checkpoint */
+    /* wait for the victim and the file */
     pid_t victim = 0;
-    for (int i = 0; i < 600 && (!victim || access(ckpt, F_OK) != 0); i++) {
+    for (int i = 0; i < 600 && (!victim || (ready && access(ckpt, F_OK) != 0)); i++) {
         usleep(50 * 1000);
         if (!victim)
             victim = rank_pid(mpirun, victim_rank);
     }
+    if (!ready)
+        sleep(1);
     int st = 0;
     pid_t done = 0;
     double t0 = seconds_now();
-    if (victim > 0 && access(ckpt, F_OK) == 0 && kill(victim, sig) == 0) {
+    if (victim > 0 && (!ready || access(ckpt, F_OK) == 0) && kill(victim, sig) == 0) {
         f.signalled = true;
         while ((done = waitpid(mpirun, &st, WNOHANG)) == 0 && seconds_now() - t0 < bound)
             usleep(20 * 1000);
@@ -492,12 +501,17 @@ static void assert_ended(const struct fault *f, double bound)
     assert_int_not_equal(f->status, 0);
 }
 
+/* A run far too long to end by itself, a checkpoint every 20 steps (the
+ * format's argument: the data). */
+#define LONG_RUN "train '%s' --hidden 16 --epochs 1000000 --batch 8 --checkpoint fault.ckpt " \
+                 "--checkpoint-steps 20 --out fault.st --quiet"
+
 static void test_killed_rank_ends_the_job(void **state)
 {
     (void)state;
     NEED_MPIRUN();
     /* a run far too long to end by itself; mpirun notices the death */
-    struct fault f = run_fault(2, 1, SIGKILL, "", 60);
+    struct fault f = run_fault(2, 1, SIGKILL, "fault.ckpt", 60, LONG_RUN, iris);
     assert_ended(&f, 60);
     if (!strstr(err, "rank 1"))
         print_error("stderr does not name rank 1: %s\n", err);
@@ -514,7 +528,7 @@ static void test_stopped_rank_ends_the_job(void **state)
 {
     (void)state;
     NEED_MPIRUN();
-    struct fault f = run_fault(2, 1, SIGSTOP, "--dist-timeout 3", 60);
+    struct fault f = run_fault(2, 1, SIGSTOP, "fault.ckpt", 60, LONG_RUN " --dist-timeout 3", iris);
     assert_ended(&f, 60);
     /* not before the timeout: the watchdog's doing */
     assert_true(f.seconds > 2.9);
@@ -525,7 +539,7 @@ static void test_stopped_rank_ends_the_job(void **state)
     assert_run(3, "train '%s' --hidden 16 --epochs 2 --batch 8 --resume fault.ckpt "
                "--out fault.st --quiet", iris);
     /* rank 0 stopped: the others name it */
-    f = run_fault(3, 0, SIGSTOP, "--dist-timeout 3", 60);
+    f = run_fault(3, 0, SIGSTOP, "fault.ckpt", 60, LONG_RUN " --dist-timeout 3", iris);
     assert_ended(&f, 60);
     if (!strstr(err, "no word from rank 0"))
         print_error("stderr does not name rank 0: %s\n", err);
@@ -584,6 +598,21 @@ static void test_sweep_waits_for_a_slow_point(void **state)
     assert_true(slow > 1.0);
 }
 
+static void test_stopped_rank_ends_a_sweep(void **state)
+{
+    (void)state;
+    NEED_MPIRUN();
+    /* rank 1's point would train for hours; stopped, it stops telling the
+     * watchdog it is alive, and rank 0, waiting for the table, names it */
+    struct fault f = run_fault(2, 1, SIGSTOP, NULL, 60,
+                               "sweep '%s' --epochs 1,10000000 --hidden 8 --batch 4 --optim sgd "
+                               "--dist-timeout 1 --quiet", iris);
+    assert_ended(&f, 60);
+    if (!strstr(err, "rank 1 did not reach"))
+        print_error("stderr does not name rank 1: %s\n", err);
+    assert_true(strstr(err, "rank 1 did not reach") != NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -597,6 +626,7 @@ int main(void)
         cmocka_unit_test(test_stopped_rank_ends_the_job),
         cmocka_unit_test(test_sweep_of_two_points),
         cmocka_unit_test(test_sweep_waits_for_a_slow_point),
+        cmocka_unit_test(test_stopped_rank_ends_a_sweep),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
