@@ -11,6 +11,7 @@
  * optimizer step. docs/DISTRIBUTED.md says how to run it on a cluster.
  *
  *     cg_dist *d = cg_dist_init();      // before anything else
+ *     cg_dist_set_timeout(d, 300);      // the watchdog (optional: the default)
  *     ...
  *     s.dist = d;                       // cg_fit_settings
  *     cg_fit(m, opt, data, NULL, &s, &r);
@@ -21,6 +22,10 @@
  * MPI is never touched; so is a library built without Open MPI (then a
  * start by mpirun with more than one process is refused, so that N copies
  * do not each train alone and overwrite each other's files).
+ *
+ * A process that dies ends the job (mpirun's doing); one that hangs, or
+ * whose node is lost, is named by the watchdog of every collective below
+ * (cg_dist_set_timeout), and the job ends too.
  */
 #ifndef CG_TRAIN_DIST_H
 #define CG_TRAIN_DIST_H
@@ -46,7 +51,9 @@ bool      cg_dist_has_mpi(void);
 cg_dist  *cg_dist_init(void);
 
 /* Leave the group (MPI_Finalize when cg_dist_init started MPI); NULL is a
- * no-op. Every process calls it before it exits normally. */
+ * no-op. Every process calls it before it exits normally. After the
+ * watchdog's verdict (cg_dist_set_timeout) it ends the whole job instead
+ * (MPI_Abort, exit status 1) and does not return. */
 void      cg_dist_free(cg_dist *d);
 
 /* This process's rank, 0 to size - 1 (NULL: 0). Rank 0 is the one that
