@@ -418,17 +418,19 @@ static bool is_cgrad(pid_t pid)
     return strcmp(cmd, cgrad) == 0;
 }
 
-/* What became of `cgrad <args>` (printf format) on np processes when rank `victim` got
- * signal `sig` once the file `ready` of dir was there (NULL: a second after
- * the victim started): whether mpirun ended within `bound` seconds, its
- * exit status, how long it took; its stderr in err. Whatever happens,
- * nothing is left running or stopped. */
+/* What became of a run whose process was signalled. */
 struct fault {
     bool   ended;
     int    status;     /* mpirun's exit status, when it ended */
     double seconds;    /* from the signal to mpirun's end */
     bool   signalled;  /* the victim was found and signalled */
 };
+
+/* What became of `cgrad <args>` (printf format) on np processes when rank
+ * `victim_rank` got signal `sig` once the file `ready` of dir was there
+ * (NULL: a second after the victim started): whether mpirun ended within
+ * `bound` seconds, its exit status, how long it took; its stderr in err.
+ * Whatever happens, nothing is left running or stopped. */
 
 static struct fault run_fault(int np, int victim_rank, int sig, const char *ready, double bound,
                               const char *fmt, ...) __attribute__((format(printf, 6, 7)));
@@ -528,7 +530,8 @@ static void test_stopped_rank_ends_the_job(void **state)
 {
     (void)state;
     NEED_MPIRUN();
-    struct fault f = run_fault(2, 1, SIGSTOP, "fault.ckpt", 60, LONG_RUN " --dist-timeout 3", iris);
+    struct fault f = run_fault(2, 1, SIGSTOP, "fault.ckpt", 60, LONG_RUN " --dist-timeout 3",
+                               iris);
     assert_ended(&f, 60);
     /* not before the timeout: the watchdog's doing */
     assert_true(f.seconds > 2.9);
