@@ -386,15 +386,20 @@ static void watch_pause(double t0, double t)
     nanosleep(&ts, NULL);
 }
 
-/* A collective begins: count it and tell rank 0 (the others' word). */
+/* A collective begins: count it, take in what came (a process that never
+ * waits, being always the last to come, would otherwise pile up the
+ * others' messages in MPI's queue, 3 a step), and tell rank 0 (the others'
+ * word). */
 static cg_status watch_begin(cg_dist *d)
 {
     struct watch *w = d->watch;
     if (w->broken)
         return cg__fail(CG_ERR_STATE, "%s", w->why);
     w->sync++;
+    double t = now();
+    watch_listen(d, t);
     if (d->rank != 0)
-        watch_say(d, now());
+        watch_say(d, t);
     return CG_OK;
 }
 
