@@ -168,7 +168,7 @@ int main(int argc, char **argv)
            "machine, 1 thread each, the same global batch: %.2fx one process |\n",
            b2.samples, b2.samples / b1.samples);
     printf("| all-reduce share of a step, 2 processes | %.1f | %% | rank 0's time in "
-           "MPI_Allreduce (waiting for the other included), best of %d |\n",
+           "the all-reduce (waiting for the other included), best of %d |\n",
            100 * b2.share, ROUNDS);
     printf("| all-reduce of the gradients, 2 processes | %.1f | us | %zu floats (%.2f MB), "
            "shared memory; %.2f GB/s |\n",

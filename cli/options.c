@@ -158,6 +158,10 @@ static const struct opt table[] = {
     {"deterministic", K_TRUE, TRAIN, OFF(deterministic), 0, 0, 0, NULL, NULL, "Training",
      "under mpirun: add the processes' gradients in a fixed order, the same bits for any "
      "number of processes (docs/DISTRIBUTED.md)"},
+    {"dist-timeout", K_DOUBLE, TRAIN, OFF(dist_timeout), 0, 1e9, 0, NULL, "SECONDS", "Training",
+     "under mpirun: end the job, naming the process, when one has not come to a "
+     "synchronization within SECONDS (hung, or its node lost); 0: wait forever "
+     "(default 300)"},
     /* output */
     {"out", K_STRING, TRAIN, OFF(out), 0, 0, 0, NULL, "FILE", "Output",
      "the trained model (default model.safetensors)"},
@@ -307,6 +311,7 @@ void cli_settings_defaults(struct cli_settings *s)
     s->loss = CLI_LOSS_AUTO;
     s->optim = CLI_OPTIM_ADAM;
     s->lr = (double)NAN;
+    s->dist_timeout = CG_DIST_TIMEOUT;
     s->alpha = 0.99;
     s->beta1 = 0.9;
     s->beta2 = 0.999;

@@ -98,6 +98,7 @@ struct cli_settings {
     double      min_delta;
     bool        restore_best;
     bool        deterministic;      /* across processes: a fixed order of the sums */
+    double      dist_timeout;       /* across processes: the watchdog's seconds, 0: none */
     /* output */
     const char *out, *checkpoint, *resume, *metrics, *plot;
     long        checkpoint_steps;   /* 0: at epochs' ends only */

@@ -169,11 +169,11 @@ static int point_argv(const struct sweep *w, long p, char **args, char *buf, siz
 /* The figures of a point, as doubles that travel between processes. */
 enum { F_DONE, F_EPOCHS, F_TRAIN_LOSS, F_TRAIN_ACC, F_VAL_LOSS, F_VAL_ACC, F_SECONDS, F_N };
 
-static int run_point(const struct sweep *w, long p, double *fig)
+static int run_point(const struct sweep *w, cg_dist *d, long p, double *fig)
 {
     char *args[MAX_ARGS], buf[8192];
     int argc = point_argv(w, p, args, buf, sizeof buf);
-    struct cli_train_point pt;
+    struct cli_train_point pt = {.watch = d};
     if (argc < 0)
         return CLI_RUNTIME;
     int rc = cli_train_run(NULL, argc, args, &pt);
@@ -283,7 +283,7 @@ static int run_points(const struct sweep *w, cg_dist *d, double *figs)
 {
     int rc = CLI_OK;
     for (long p = cg_dist_rank(d); p < w->n_points; p += cg_dist_size(d)) {
-        int prc = run_point(w, p, figs + p * F_N);
+        int prc = run_point(w, d, p, figs + p * F_N);
         rc = prc == CLI_INTERRUPTED ? prc : rc;
     }
     if (cg_dist_sum_f64(d, figs, (int)(w->n_points * F_N)) != CG_OK)
@@ -328,7 +328,6 @@ int cli_sweep(int argc, char **argv)
             rc = figs[p * F_N + F_DONE] > 0 ? CLI_OK : CLI_RUNTIME;
     }
     free(figs);
-    cg_dist_free(d);
     sweep_free(&w);
-    return rc;
+    return cli_dist_leave(d, rc);
 }

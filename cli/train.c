@@ -170,6 +170,8 @@ static enum cg_fit_action on_step(const struct cg_fit_step *step, void *user)
 {
     struct run *r = user;
     cli_progress_step(&r->progress, step);
+    if (r->point)
+        cg_dist_alive(r->point->watch);
     return interrupted ? CG_FIT_STOP : CG_FIT_CONTINUE;
 }
 
@@ -362,6 +364,8 @@ int cli_train_run(cg_dist *dist, int argc, char **argv, struct cli_train_point *
     }
     if (point)
         r->s.quiet = true;
+    /* Every process parses the same options: the same timeout everywhere. */
+    cg_dist_set_timeout(point ? point->watch : dist, r->s.dist_timeout);
     struct sigaction old;
     catch_sigint(r->s.positional[0], &old);
     if ((rc = setup(r)) == CLI_OK)
@@ -386,6 +390,16 @@ int cli_dist_join(cg_dist **dist)
     return CLI_OK;
 }
 
+int cli_dist_leave(cg_dist *dist, int rc)
+{
+    /* A last meeting, watched: MPI_Finalize would wait without a limit for
+     * a rank 0 that hung in its last writes. */
+    if (cg_dist_barrier(dist) != CG_OK && rc == CLI_OK)
+        rc = cli_error("%s", cg_errmsg());
+    cg_dist_free(dist);
+    return rc;
+}
+
 int cli_train(int argc, char **argv)
 {
     cg_dist *dist;
@@ -393,6 +407,5 @@ int cli_train(int argc, char **argv)
     if (rc != CLI_OK)
         return rc;
     rc = cli_train_run(dist, argc, argv, NULL);
-    cg_dist_free(dist);
-    return rc;
+    return cli_dist_leave(dist, rc);
 }

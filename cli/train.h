@@ -52,6 +52,8 @@ struct cli_train_point {
     double val_loss, val_acc;       /* the final model on the validation data (a
                                        split, else --test); NaN without */
     double seconds;
+    cg_dist *watch;                 /* in: the sweep's processes, whose watchdog hears at
+                                       every step that this one is alive (cg_dist_alive) */
 };
 
 /* One `cgrad train` with argv (argv[0] "train") in the processes dist
@@ -61,6 +63,11 @@ int         cli_train_run(cg_dist *dist, int argc, char **argv, struct cli_train
 /* Join the processes mpirun started (cg_dist_init) and send the stdout of
  * all but rank 0 to /dev/null; CLI_OK, or the error printed. */
 int         cli_dist_join(cg_dist **dist);
+/* Meet the others a last time (watched: a rank that hung in its last writes
+ * is named) and leave the processes (cg_dist_free, which ends the whole job
+ * after a watchdog's verdict). rc: the command's status so far; the
+ * status to exit with. */
+int         cli_dist_leave(cg_dist *dist, int rc);
 /* Fill r->point from the ended run. */
 void        cli_train_point_fill(const struct run *r);
 

@@ -115,7 +115,8 @@ void cli_train_point_fill(const struct run *r)
     *r->point = (struct cli_train_point){res->epochs,
                                          last ? last->train_loss : (double)NAN,
                                          last ? last->train_acc : (double)NAN,
-                                         res->val.loss, res->val.accuracy, res->seconds};
+                                         res->val.loss, res->val.accuracy, res->seconds,
+                                         r->point->watch};
 }
 
 void cli_train_print_json(const struct run *r)

@@ -3,8 +3,10 @@
  * `mpirun -np N cgrad train` against one process on the iris example
  * (examples/data/iris.csv): the weights within 1e-6 (relative, in norm) of
  * one process, bit-identical with --deterministic, a checkpoint of 2
- * processes resumed by 3, a killed rank that ends the job with a message
- * naming it, and a sweep of two points against two trainings.
+ * processes resumed by 3, a killed rank and a stopped one (hung, or its
+ * node lost) that end the job with a message naming them, and a sweep of
+ * two points against two trainings, one whose slow point outlasts the
+ * watchdog's timeout, and one whose stopped process is named.
  *
  * The mpirun cases need Open MPI (the library built with it and mpirun on
  * the PATH) and are skipped without. As root, mpirun needs
@@ -205,6 +207,17 @@ static void test_alone_is_a_group_of_one(void **state)
     assert_int_equal(cg_dist_sum(d, x, 3), CG_OK);
     assert_int_equal(cg_dist_broadcast(d, x, 3), CG_OK);
     assert_true(x[0] == 1 && x[1] == 2 && x[2] == 3);
+    /* the watchdog's timeout: a default, a setting, and what it refuses */
+    assert_true(cg_dist_timeout(d) == CG_DIST_TIMEOUT);
+    assert_true(cg_dist_timeout(NULL) == CG_DIST_TIMEOUT);
+    assert_int_equal(cg_dist_set_timeout(d, 2.5), CG_OK);
+    assert_true(cg_dist_timeout(d) == 2.5);
+    assert_int_equal(cg_dist_set_timeout(d, 0), CG_OK);
+    assert_int_equal(cg_dist_set_timeout(d, -1), CG_ERR_ARG);
+    assert_errmsg_contains("cg_dist_set_timeout");
+    assert_int_equal(cg_dist_set_timeout(d, (double)NAN), CG_ERR_ARG);
+    assert_true(cg_dist_timeout(d) == 0);
+    cg_dist_alive(d);   /* alone: nothing to tell */
     cg_dist_free(d);
     assert_int_equal(cg_dist_size(NULL), 1);
     assert_int_equal(cg_dist_rank(NULL), 0);
@@ -391,53 +404,151 @@ static double seconds_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* Whether process pid runs the cgrad under test (and is not a pid reused
+ * since, nor a zombie). */
+static bool is_cgrad(pid_t pid)
+{
+    char path[64], cmd[PATH_MAX];
+    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(cmd, 1, sizeof cmd - 1, f) : 0;
+    cmd[n] = '\0';
+    if (f)
+        fclose(f);
+    return strcmp(cmd, cgrad) == 0;
+}
+
+/* What became of a run whose process was signalled. */
+struct fault {
+    bool   ended;
+    int    status;     /* mpirun's exit status, when it ended */
+    double seconds;    /* from the signal to mpirun's end */
+    bool   signalled;  /* the victim was found and signalled */
+};
+
+/* What became of `cgrad <args>` (printf format) on np processes when rank
+ * `victim_rank` got signal `sig` once the file `ready` of dir was there
+ * (NULL: a second after the victim started): whether mpirun ended within
+ * `bound` seconds, its exit status, how long it took; its stderr in err.
+ * Whatever happens, nothing is left running or stopped. */
+
+static struct fault run_fault(int np, int victim_rank, int sig, const char *ready, double bound,
+                              const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static struct fault run_fault(int np, int victim_rank, int sig, const char *ready, double bound,
+                              const char *fmt, ...)
+{
+    char cmd[PATH_MAX * 2 + 4096], ckpt[PATH_MAX], args[PATH_MAX + 1024];
+    struct fault f = {false, -1, 0, false};
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(ckpt, sizeof ckpt, "%s/%s", dir, ready ? ready : "");
+    if (ready)
+        unlink(ckpt);
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && exec env LSAN_OPTIONS=detect_leaks=0 mpirun --oversubscribe -np %d '%s' "
+             "%s >fault-out.txt 2>fault-err.txt </dev/null", dir, np, cgrad, args);
+    pid_t mpirun = fork();
+    if (mpirun < 0)
+        return f;
+    if (mpirun == 0) {
+        setpgid(0, 0);   /* a group of its own: the clean-up reaches every process */
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    setpgid(mpirun, mpirun);
+    /* wait for the victim and the file */
+    pid_t victim = 0;
+    for (int i = 0; i < 600 && (!victim || (ready && access(ckpt, F_OK) != 0)); i++) {
+        usleep(50 * 1000);
+        if (!victim)
+            victim = rank_pid(mpirun, victim_rank);
+    }
+    if (!ready)
+        sleep(1);
+    int st = 0;
+    pid_t done = 0;
+    double t0 = seconds_now();
+    if (victim > 0 && (!ready || access(ckpt, F_OK) == 0) && kill(victim, sig) == 0) {
+        f.signalled = true;
+        while ((done = waitpid(mpirun, &st, WNOHANG)) == 0 && seconds_now() - t0 < bound)
+            usleep(20 * 1000);
+    }
+    f.seconds = seconds_now() - t0;
+    /* whatever happened: the stopped victim and anything else of the job
+     * go (the group while mpirun is not reaped: its id is not reused) */
+    if (victim > 0 && is_cgrad(victim))
+        kill(victim, SIGKILL);
+    if (done != mpirun) {
+        kill(-mpirun, SIGKILL);
+        waitpid(mpirun, &st, 0);
+    } else {
+        f.ended = true;
+        f.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    }
+    read_text("fault-err.txt", err, sizeof err);
+    return f;
+}
+
+/* The fault's run ended by itself, in time, with a failure. */
+static void assert_ended(const struct fault *f, double bound)
+{
+    if (!f->ended || f->status == 0)
+        print_error("signalled %d, ended %d (status %d) after %.1f s; stderr: %s\n",
+                    f->signalled, f->ended, f->status, f->seconds, err);
+    assert_true(f->signalled);
+    assert_true(f->ended);
+    assert_true(f->seconds < bound);
+    assert_int_not_equal(f->status, 0);
+}
+
+/* A run far too long to end by itself, a checkpoint every 20 steps (the
+ * format's argument: the data). */
+#define LONG_RUN "train '%s' --hidden 16 --epochs 1000000 --batch 8 --checkpoint fault.ckpt " \
+                 "--checkpoint-steps 20 --out fault.st --quiet"
+
 static void test_killed_rank_ends_the_job(void **state)
 {
     (void)state;
     NEED_MPIRUN();
-    char cmd[PATH_MAX * 2 + 512];
-    /* a run far too long to end by itself, a checkpoint every 20 steps */
-    snprintf(cmd, sizeof cmd,
-             "cd '%s' && exec env LSAN_OPTIONS=detect_leaks=0 mpirun --oversubscribe -np 2 '%s' "
-             "train '%s' --hidden 16 "
-             "--epochs 1000000 --batch 8 --checkpoint kill.ckpt --checkpoint-steps 20 "
-             "--out kill.st --quiet >kill-out.txt 2>kill-err.txt </dev/null", dir, cgrad, iris);
-    pid_t mpirun = fork();
-    assert_true(mpirun >= 0);
-    if (mpirun == 0) {
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    /* wait for rank 1 and the first checkpoint */
-    pid_t victim = 0;
-    char ckpt[PATH_MAX];
-    snprintf(ckpt, sizeof ckpt, "%s/kill.ckpt", dir);
-    for (int i = 0; i < 600 && (!victim || access(ckpt, F_OK) != 0); i++) {
-        usleep(50 * 1000);
-        if (!victim)
-            victim = rank_pid(mpirun, 1);
-    }
-    assert_true(victim > 0);
-    assert_int_equal(access(ckpt, F_OK), 0);
-    assert_int_equal(kill(victim, SIGKILL), 0);
-    double t0 = seconds_now();
-    int st = 0;
-    pid_t done = 0;
-    while ((done = waitpid(mpirun, &st, WNOHANG)) == 0 && seconds_now() - t0 < 60)
-        usleep(20 * 1000);
-    if (done == 0) {
-        kill(mpirun, SIGKILL);
-        waitpid(mpirun, &st, 0);
-        fail_msg("mpirun did not end within 60 s of rank 1's death");
-    }
-    assert_true(WIFEXITED(st) && WEXITSTATUS(st) != 0);
-    read_text("kill-err.txt", err, sizeof err);
+    /* a run far too long to end by itself; mpirun notices the death */
+    struct fault f = run_fault(2, 1, SIGKILL, "fault.ckpt", 60, LONG_RUN, iris);
+    assert_ended(&f, 60);
     if (!strstr(err, "rank 1"))
         print_error("stderr does not name rank 1: %s\n", err);
     assert_true(strstr(err, "rank 1") != NULL);
     /* the last checkpoint resumes, with another number of processes */
-    assert_run(3, "train '%s' --hidden 16 --epochs 2 --batch 8 --resume kill.ckpt "
-               "--out kill.st --quiet", iris);
+    assert_run(3, "train '%s' --hidden 16 --epochs 2 --batch 8 --resume fault.ckpt "
+               "--out fault.st --quiet", iris);
+}
+
+/* A stopped process neither dies nor closes its connections: a hung one,
+ * or one whose node is lost, as far as the others can tell. The watchdog
+ * ends the job and names it. */
+static void test_stopped_rank_ends_the_job(void **state)
+{
+    (void)state;
+    NEED_MPIRUN();
+    struct fault f = run_fault(2, 1, SIGSTOP, "fault.ckpt", 60, LONG_RUN " --dist-timeout 3",
+                               iris);
+    assert_ended(&f, 60);
+    /* not before the timeout: the watchdog's doing */
+    assert_true(f.seconds > 2.9);
+    if (!strstr(err, "rank 1 did not reach") && !strstr(err, "rank 1 stopped answering"))
+        print_error("stderr does not name rank 1: %s\n", err);
+    assert_true(strstr(err, "rank 1 did not reach") || strstr(err, "rank 1 stopped answering"));
+    assert_true(strstr(err, "cgrad: ") != NULL);
+    assert_run(3, "train '%s' --hidden 16 --epochs 2 --batch 8 --resume fault.ckpt "
+               "--out fault.st --quiet", iris);
+    /* rank 0 stopped: the others name it */
+    f = run_fault(3, 0, SIGSTOP, "fault.ckpt", 60, LONG_RUN " --dist-timeout 3", iris);
+    assert_ended(&f, 60);
+    if (!strstr(err, "no word from rank 0"))
+        print_error("stderr does not name rank 0: %s\n", err);
+    assert_true(strstr(err, "no word from rank 0") != NULL);
+    assert_run(2, "train '%s' --hidden 16 --epochs 2 --batch 8 --resume fault.ckpt "
+               "--out fault.st --quiet", iris);
 }
 
 /* The number after the n-th (0-based) "key": in a JSON text; NaN if none. */
@@ -474,6 +585,37 @@ static void test_sweep_of_two_points(void **state)
 #undef SWEEP_RUN
 }
 
+static void test_sweep_waits_for_a_slow_point(void **state)
+{
+    (void)state;
+    NEED_MPIRUN();
+    /* rank 0's point is one epoch; rank 1's lasts seconds, far beyond the
+     * timeout, while rank 0 waits for it: its steps tell the watchdog it
+     * is alive */
+    assert_run(2, "sweep '%s' --epochs 1,40000 --hidden 8 --batch 4 --optim sgd "
+               "--dist-timeout 0.5 --quiet --json", iris);
+    assert_int_equal(count_of(out, "\"ok\": true"), 2);
+    double slow = json_number(out, "seconds", 1);
+    if (!(slow > 1.0))
+        print_error("the slow point took %g s: no longer than the timeout\n", slow);
+    assert_true(slow > 1.0);
+}
+
+static void test_stopped_rank_ends_a_sweep(void **state)
+{
+    (void)state;
+    NEED_MPIRUN();
+    /* rank 1's point would train for hours; stopped, it stops telling the
+     * watchdog it is alive, and rank 0, waiting for the table, names it */
+    struct fault f = run_fault(2, 1, SIGSTOP, NULL, 60,
+                               "sweep '%s' --epochs 1,10000000 --hidden 8 --batch 4 --optim sgd "
+                               "--dist-timeout 1 --quiet", iris);
+    assert_ended(&f, 60);
+    if (!strstr(err, "rank 1 did not reach"))
+        print_error("stderr does not name rank 1: %s\n", err);
+    assert_true(strstr(err, "rank 1 did not reach") != NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -484,7 +626,10 @@ int main(void)
         cmocka_unit_test(test_deterministic_is_bit_identical),
         cmocka_unit_test(test_checkpoint_of_two_resumes_with_three),
         cmocka_unit_test(test_killed_rank_ends_the_job),
+        cmocka_unit_test(test_stopped_rank_ends_the_job),
         cmocka_unit_test(test_sweep_of_two_points),
+        cmocka_unit_test(test_sweep_waits_for_a_slow_point),
+        cmocka_unit_test(test_stopped_rank_ends_a_sweep),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -11,6 +11,7 @@
  * optimizer step. docs/DISTRIBUTED.md says how to run it on a cluster.
  *
  *     cg_dist *d = cg_dist_init();      // before anything else
+ *     cg_dist_set_timeout(d, 300);      // the watchdog (optional: the default)
  *     ...
  *     s.dist = d;                       // cg_fit_settings
  *     cg_fit(m, opt, data, NULL, &s, &r);
@@ -21,6 +22,10 @@
  * MPI is never touched; so is a library built without Open MPI (then a
  * start by mpirun with more than one process is refused, so that N copies
  * do not each train alone and overwrite each other's files).
+ *
+ * A process that dies ends the job (mpirun's doing); one that hangs, or
+ * whose node is lost, is named by the watchdog of every collective below
+ * (cg_dist_set_timeout), and the job ends too.
  */
 #ifndef CG_TRAIN_DIST_H
 #define CG_TRAIN_DIST_H
@@ -46,7 +51,9 @@ bool      cg_dist_has_mpi(void);
 cg_dist  *cg_dist_init(void);
 
 /* Leave the group (MPI_Finalize when cg_dist_init started MPI); NULL is a
- * no-op. Every process calls it before it exits normally. */
+ * no-op. Every process calls it before it exits normally. After the
+ * watchdog's verdict (cg_dist_set_timeout) it ends the whole job instead
+ * (MPI_Abort, exit status 1) and does not return. */
 void      cg_dist_free(cg_dist *d);
 
 /* This process's rank, 0 to size - 1 (NULL: 0). Rank 0 is the one that
@@ -78,6 +85,35 @@ cg_status cg_dist_broadcast_int(cg_dist *d, int *v);
 
 /* Wait until every process has come here. */
 cg_status cg_dist_barrier(cg_dist *d);
+
+/* The watchdog's default: seconds a collective waits for the others
+ * (docs/DISTRIBUTED.md says why 300). */
+#define CG_DIST_TIMEOUT 300.0
+
+/* The watchdog: every collective above waits at most `seconds` for every
+ * process to come (0: no limit; default CG_DIST_TIMEOUT). When one does not
+ * (hung, stopped, or its node lost without its connections closing), the
+ * collective fails with CG_ERR_STATE and cg_errmsg() naming the rank(s)
+ * that did not come ("rank 1 did not reach the all-reduce ..."; rank 0
+ * names them, the others name rank 0 when it is the one silent, after a
+ * short grace), every later collective fails at once, and cg_dist_free
+ * then ends the whole job (MPI_Abort, exit status 1) instead of waiting.
+ * So the timeout must exceed the longest time one process may legitimately
+ * spend between two collectives while the others wait: rank 0's callbacks
+ * and file writes (checkpoints, the model), a slow first step. Every
+ * process sets the same value. CG_ERR_ARG for a negative or NaN value. */
+cg_status cg_dist_set_timeout(cg_dist *d, double seconds);
+
+/* The watchdog's timeout in seconds (NULL: CG_DIST_TIMEOUT). */
+double    cg_dist_timeout(const cg_dist *d);
+
+/* Tell the watchdog this process is alive though it is not in a
+ * collective: a process that works alone for longer than the timeout
+ * between two collectives (a sweep's point) calls it often (it sends at
+ * most a few small messages per timeout, and costs a clock read
+ * otherwise); the others' wait for it then lasts as long as it keeps
+ * calling. No-op alone or without Open MPI. */
+void      cg_dist_alive(cg_dist *d);
 
 /* Seconds this process spent in cg_dist_sum and cg_dist_gather_all so far
  * (the communication share of a step, for benchmarks). */
