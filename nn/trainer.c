@@ -17,7 +17,7 @@
  *      grads): each linear layer records its input x_k and dL/dz_k.
  *   2. parameters: block j of rows [o0, o1) of one layer's weight and bias
  *      adds chunk 0's dz_0^T x_0, then chunk 1's, ... in chunk order, into
- *      the model's gradient (GEMMs on sub-matrices, a block of about 200 KB
+ *      the model's gradient (GEMMs on sub-matrices, a block of about 256 KB
  *      that stays in the thread's cache), and checks the block is finite.
  *
  * So every number depends on B, the chunk boundaries and the blocks, never
