@@ -59,24 +59,4 @@ cg_status cg__json_put_string(char **buf, size_t *len, size_t *cap, const char *
 /* Append raw text to the same kind of buffer. */
 cg_status cg__buf_put(char **buf, size_t *len, size_t *cap, const char *s, size_t n);
 
-/* ---- the trainer's part 2, seen from outside (trainer.c) ---------------------
- * Part 2 of cg_trainer_backward finalizes the model's gradients block by
- * block, blocks 0..n-1 in a fixed order (a function of the shapes). A
- * caller that wants to use a block's gradient before the whole backward
- * pass ends (train/dist_step.c starts the all-reduce of each block while
- * the next are computed) sets a progress function: it is called on the
- * thread that called cg_trainer_backward, never on a pool's worker, after
- * each block that thread runs, with the number of leading blocks (in block
- * order) whose gradients are final. It is not called when part 2 does not
- * run (a failed chunk, a loss that is not finite). */
-typedef void (*cg__trainer_progress_fn)(void *ctx, int blocks_done);
-void cg__trainer_set_progress(cg_trainer *t, cg__trainer_progress_fn fn, void *ctx);
-/* The number of part 2's blocks. */
-int  cg__trainer_blocks(const cg_trainer *t);
-/* Block i's gradients: n_w elements from *w (rows of a weight's
- * gradient) and, for a layer's last block, the bias's n_b elements from *b
- * (else *b NULL, n_b 0). */
-void cg__trainer_block_grads(const cg_trainer *t, int i, cg_float **w, size_t *n_w,
-                             cg_float **b, size_t *n_b);
-
 #endif /* CG_NN_INTERNAL_H */

@@ -32,7 +32,6 @@
  * reuse their arenas, the block table is made with the trainer.
  */
 #include <math.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -77,11 +76,6 @@ struct cg_trainer {
     cg_float          *bias_scratch;  /* one chunk's column sums, per block */
     const struct cg__deferred_grad **deferred;  /* [chunk * n_layers + layer] */
     atomic_bool        grads_finite;  /* cleared by a block that is not */
-    atomic_bool       *block_done;    /* [n_blocks] this step's finished blocks */
-    cg__trainer_progress_fn progress; /* see nn/internal.h, or NULL */
-    void              *progress_ctx;
-    pthread_t          caller;        /* the thread running cg_trainer_backward */
-    int                blocks_final;  /* leading blocks done (the caller's count) */
     /* the batch being run, for the pool's threads: */
     const struct cg_batch *batch;
     int                n_chunks;
@@ -142,9 +136,7 @@ static cg_status make_blocks(cg_trainer *t)
     t->bias_scratch = cg__calloc((size_t)bias_len + 1, sizeof *t->bias_scratch);
     t->deferred = cg__calloc((size_t)CG__TRAINER_MAX_CHUNKS * (size_t)t->n_layers + 1,
                              sizeof *t->deferred);
-    t->block_done = cg__calloc((size_t)t->n_blocks + 1, sizeof *t->block_done);
-    if (!t->layers || !t->blocks || !t->bias_at || !t->bias_scratch || !t->deferred ||
-        !t->block_done)
+    if (!t->layers || !t->blocks || !t->bias_at || !t->bias_scratch || !t->deferred)
         return CG_ERR_NOMEM;
     int layer = 0, block = 0;
     bias_len = 0;
@@ -206,7 +198,6 @@ void cg_trainer_free(cg_trainer *t)
     cg__free(t->bias_at);
     cg__free(t->bias_scratch);
     cg__free(t->deferred);
-    cg__free(t->block_done);
     cg_pool_free(t->pool);
     cg__free(t);
 }
@@ -351,23 +342,6 @@ static cg_status gather_deferred(cg_trainer *t)
     return CG_OK;
 }
 
-/* Block j is final: on the caller's thread, tell the progress function how
- * many leading blocks are (a worker's blocks are counted when the caller
- * next comes by; the pool hands blocks out in order, so they end nearly in
- * order). */
-static void report_progress(cg_trainer *t, int j)
-{
-    atomic_store_explicit(&t->block_done[j], true, memory_order_release);
-    if (!pthread_equal(pthread_self(), t->caller))
-        return;
-    int before = t->blocks_final;
-    while (t->blocks_final < t->n_blocks &&
-           atomic_load_explicit(&t->block_done[t->blocks_final], memory_order_acquire))
-        t->blocks_final++;
-    if (t->blocks_final > before)
-        t->progress(t->progress_ctx, t->blocks_final);
-}
-
 /* Block j: chunk 0's gradient added into the model's (as a single graph
  * would), then each further chunk's (with one chunk its backward added
  * them already); then the check that the block is finite. A chunk's bias
@@ -399,8 +373,6 @@ static void run_block(void *ctx, int j, int n_blocks)
                   (!db || all_finite(db + bl->o0, (size_t)(bl->o1 - bl->o0)));
     if (!finite)
         atomic_store(&t->grads_finite, false);
-    if (t->progress)
-        report_progress(t, j);
 }
 
 /* ---- batches ---------------------------------------------------------------- */
@@ -466,50 +438,6 @@ static void seed_chunks(cg_trainer *t, cg_rng *rng)
     }
 }
 
-/* Part 2 is about to run: no block is final yet. */
-static void start_progress(cg_trainer *t)
-{
-    if (!t->progress)
-        return;
-    t->caller = pthread_self();
-    t->blocks_final = 0;
-    for (int j = 0; j < t->n_blocks; j++)
-        atomic_store_explicit(&t->block_done[j], false, memory_order_relaxed);
-}
-
-/* Part 2 ended: the blocks the workers finished last, if any. */
-static void finish_progress(cg_trainer *t)
-{
-    if (t->progress && t->blocks_final < t->n_blocks) {
-        t->blocks_final = t->n_blocks;
-        t->progress(t->progress_ctx, t->n_blocks);
-    }
-}
-
-void cg__trainer_set_progress(cg_trainer *t, cg__trainer_progress_fn fn, void *ctx)
-{
-    t->progress = fn;
-    t->progress_ctx = ctx;
-}
-
-int cg__trainer_blocks(const cg_trainer *t)
-{
-    return t->n_blocks;
-}
-
-void cg__trainer_block_grads(const cg_trainer *t, int i, cg_float **w, size_t *n_w,
-                             cg_float **b, size_t *n_b)
-{
-    const struct grad_block *bl = &t->blocks[i];
-    const struct cg_module *mod = t->layers[bl->layer];
-    size_t in = (size_t)mod->in;
-    *w = cg__grad(mod->weight) + (size_t)bl->o0 * in;
-    *n_w = (size_t)(bl->o1 - bl->o0) * in;
-    bool last = bl->o1 == mod->out && mod->bias;
-    *b = last ? cg__grad(mod->bias) : NULL;
-    *n_b = last ? (size_t)mod->out : 0;
-}
-
 cg_status cg_trainer_backward(cg_trainer *t, const struct cg_batch *b, cg_rng *rng,
                               struct cg_batch_result *r)
 {
@@ -530,9 +458,7 @@ cg_status cg_trainer_backward(cg_trainer *t, const struct cg_batch *b, cg_rng *r
     if (st == CG_OK && isfinite(r->loss) &&
         (t->n_chunks == 1 || (st = gather_deferred(t)) == CG_OK)) {
         atomic_store(&t->grads_finite, true);
-        start_progress(t);
         cg_pool_for(t->pool, t->n_blocks, run_block, t);
-        finish_progress(t);
         r->grads_finite = atomic_load(&t->grads_finite);
     }
     reset_graphs(t);

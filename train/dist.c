@@ -27,7 +27,8 @@
 #include <mpi.h>
 #endif
 
-#include "internal.h"
+#include "../tensor/internal.h"
+#include "dist.h"
 
 struct watch;
 
@@ -39,10 +40,6 @@ struct cg_dist {
     int   *ints;         /* [2 * size] MPI's counts and displacements, made once:
                             a step allocates nothing */
     struct watch *watch;   /* the watchdog (MPI only) */
-    /* a sum in parts (cg__dist_sum_open ... close), MPI only: */
-    void  *parts;        /* [cap_parts] MPI_Request, made at the first step */
-    int    n_parts, cap_parts;
-    cg_status part_status;  /* the first part that failed to start */
 };
 
 /* The number of processes mpirun (or a PMIx launcher) says it started; 0
@@ -406,15 +403,15 @@ static cg_status watch_begin(cg_dist *d)
     return CG_OK;
 }
 
-/* Wait for the n collectives req[] (`what`: "all-reduce"...) to end, watching
+/* Wait for the collective *req (`what`: "all-reduce"...) to end, watching
  * the others; CG_OK, MPI's error, or the watchdog's verdict. */
-static cg_status watch_wait(cg_dist *d, int n, MPI_Request *req, const char *what)
+static cg_status watch_wait(cg_dist *d, MPI_Request *req, const char *what)
 {
     struct watch *w = d->watch;
     double t0 = now();
     for (;;) {
         int done = 0;
-        int rc = MPI_Testall(n, req, &done, MPI_STATUSES_IGNORE);
+        int rc = MPI_Test(req, &done, MPI_STATUS_IGNORE);
         if (rc != MPI_SUCCESS)
             return mpi_fail(rc, what);
         if (done)
@@ -485,7 +482,6 @@ void cg_dist_free(cg_dist *d)
     if (d->watch && d->watch->broken)
         MPI_Abort(MPI_COMM_WORLD, 1);
     watch_free(d);
-    cg__free(d->parts);
     if (d->mpi)
         MPI_Finalize();
     cg__free(d->ints);
@@ -507,7 +503,7 @@ cg_status cg_dist_broadcast(cg_dist *d, cg_float *x, size_t n)
         int rc = MPI_Ibcast(x + i, len, MPI_CG_FLOAT, 0, MPI_COMM_WORLD, &q);
         if (rc != MPI_SUCCESS)
             return mpi_fail(rc, "broadcast");
-        if ((st = watch_wait(d, 1, &q, "broadcast")) != CG_OK)
+        if ((st = watch_wait(d, &q, "broadcast")) != CG_OK)
             return st;
     }
     return CG_OK;
@@ -522,7 +518,7 @@ cg_status cg_dist_broadcast_int(cg_dist *d, int *v)
     if (st != CG_OK)
         return st;
     int rc = MPI_Ibcast(v, 1, MPI_INT, 0, MPI_COMM_WORLD, &q);
-    return rc != MPI_SUCCESS ? mpi_fail(rc, "broadcast") : watch_wait(d, 1, &q, "broadcast");
+    return rc != MPI_SUCCESS ? mpi_fail(rc, "broadcast") : watch_wait(d, &q, "broadcast");
 }
 
 cg_status cg_dist_sum(cg_dist *d, cg_float *x, size_t n)
@@ -540,7 +536,7 @@ cg_status cg_dist_sum(cg_dist *d, cg_float *x, size_t n)
                                 &q);
         if (rc != MPI_SUCCESS)
             return mpi_fail(rc, "all-reduce");
-        if ((st = watch_wait(d, 1, &q, "all-reduce")) != CG_OK)
+        if ((st = watch_wait(d, &q, "all-reduce")) != CG_OK)
             return st;
     }
     d->comm_seconds += now() - t0;
@@ -556,7 +552,7 @@ cg_status cg_dist_sum_f64(cg_dist *d, double *x, int n)
     if (st != CG_OK)
         return st;
     int rc = MPI_Iallreduce(MPI_IN_PLACE, x, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD, &q);
-    return rc != MPI_SUCCESS ? mpi_fail(rc, "all-reduce") : watch_wait(d, 1, &q, "all-reduce");
+    return rc != MPI_SUCCESS ? mpi_fail(rc, "all-reduce") : watch_wait(d, &q, "all-reduce");
 }
 
 /* The size_t counts and displacements as MPI's ints, checked. */
@@ -585,76 +581,9 @@ cg_status cg_dist_gather_all(cg_dist *d, cg_float *x, const size_t *counts,
     double t0 = now();
     int rc = MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, x, ic, ic + d->size,
                              MPI_CG_FLOAT, MPI_COMM_WORLD, &q);
-    st = rc != MPI_SUCCESS ? mpi_fail(rc, "all-gather") : watch_wait(d, 1, &q, "all-gather");
+    st = rc != MPI_SUCCESS ? mpi_fail(rc, "all-gather") : watch_wait(d, &q, "all-gather");
     d->comm_seconds += now() - t0;
     return st;
-}
-
-/* ---- a sum in parts ----------------------------------------------------------------- */
-
-cg_status cg__dist_sum_open(cg_dist *d, int parts)
-{
-    if (!d || d->size == 1)
-        return CG_OK;
-    double t0 = now();
-    d->n_parts = 0;
-    d->part_status = CG_OK;
-    if (parts > d->cap_parts) {
-        void *q = cg__realloc(d->parts, (size_t)d->cap_parts * sizeof(MPI_Request),
-                              (size_t)parts * sizeof(MPI_Request));
-        if (!q)
-            return cg__fail(CG_ERR_NOMEM, "cannot allocate %d requests for the all-reduce",
-                            parts);
-        d->parts = q;
-        d->cap_parts = parts;
-    }
-    cg_status st = watch_begin(d);
-    d->comm_seconds += now() - t0;
-    return st;
-}
-
-void cg__dist_sum_part(cg_dist *d, cg_float *x, size_t n)
-{
-    if (!d || d->size == 1)
-        return;
-    double t0 = now();
-    MPI_Request *req = d->parts;
-    for (size_t i = 0; i < n && d->part_status == CG_OK; i += PIECE) {
-        int len = n - i < PIECE ? (int)(n - i) : PIECE;
-        if (d->n_parts == d->cap_parts) {
-            d->part_status = cg__fail(CG_ERR_STATE, "a sum in more parts than announced (%d)",
-                                      d->cap_parts);
-            break;
-        }
-        int rc = MPI_Iallreduce(MPI_IN_PLACE, x + i, len, MPI_CG_FLOAT, MPI_SUM,
-                                MPI_COMM_WORLD, &req[d->n_parts]);
-        if (rc != MPI_SUCCESS)
-            d->part_status = mpi_fail(rc, "all-reduce");
-        else
-            d->n_parts++;
-    }
-    d->comm_seconds += now() - t0;
-}
-
-bool cg__dist_sum_poke(cg_dist *d)
-{
-    if (!d || d->size == 1 || d->n_parts == 0)
-        return true;
-    double t0 = now();
-    int done = 0;
-    MPI_Testall(d->n_parts, d->parts, &done, MPI_STATUSES_IGNORE);
-    d->comm_seconds += now() - t0;
-    return done;
-}
-
-cg_status cg__dist_sum_close(cg_dist *d)
-{
-    if (!d || d->size == 1)
-        return CG_OK;
-    double t0 = now();
-    cg_status st = watch_wait(d, d->n_parts, d->parts, "all-reduce");
-    d->comm_seconds += now() - t0;
-    return d->part_status != CG_OK ? d->part_status : st;
 }
 
 cg_status cg_dist_barrier(cg_dist *d)
@@ -666,7 +595,7 @@ cg_status cg_dist_barrier(cg_dist *d)
     if (st != CG_OK)
         return st;
     int rc = MPI_Ibarrier(MPI_COMM_WORLD, &q);
-    return rc != MPI_SUCCESS ? mpi_fail(rc, "barrier") : watch_wait(d, 1, &q, "barrier");
+    return rc != MPI_SUCCESS ? mpi_fail(rc, "barrier") : watch_wait(d, &q, "barrier");
 }
 
 #else /* !CG_HAVE_MPI: a group of one */
@@ -731,29 +660,6 @@ cg_status cg_dist_barrier(cg_dist *d)
 void cg_dist_alive(cg_dist *d)
 {
     (void)d;
-}
-
-cg_status cg__dist_sum_open(cg_dist *d, int parts)
-{
-    (void)d, (void)parts;
-    return CG_OK;
-}
-
-void cg__dist_sum_part(cg_dist *d, cg_float *x, size_t n)
-{
-    (void)d, (void)x, (void)n;
-}
-
-bool cg__dist_sum_poke(cg_dist *d)
-{
-    (void)d;
-    return true;
-}
-
-cg_status cg__dist_sum_close(cg_dist *d)
-{
-    (void)d;
-    return CG_OK;
 }
 
 #endif

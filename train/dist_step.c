@@ -32,10 +32,8 @@
  * instead of waiting for each other.
  */
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "../nn/internal.h"
 #include "internal.h"
 
 /* What travels with the gradients: loss * rows, correct rows, failures. */
@@ -101,66 +99,6 @@ static cg_status finish(struct cg__engine *e, const struct cg_batch *b, cg_statu
     return CG_OK;
 }
 
-/* Start parts [parts_started, k) of the gradients' sum: each scaled to
- * this process's share of the batch, then sent on its way. */
-static void start_parts(struct cg__engine *e, int k)
-{
-    for (; e->parts_started < k; e->parts_started++) {
-        size_t at = e->part_at[e->parts_started], n = e->part_at[e->parts_started + 1] - at;
-        cg_float *g = e->flat->grad + at, c = e->part_scale;
-        if (c != 1)
-            for (size_t i = 0; i < n; i++)
-                g[i] *= c;
-        cg__dist_sum_part(e->dist, g, n);
-    }
-}
-
-/* The trainer's progress function: the first `done` blocks are final. */
-static void blocks_done(void *ctx, int done)
-{
-    struct cg__engine *e = ctx;
-    if (getenv("CG_AB_SERIAL")) {
-        if (e->parts_started < done && cg__dist_sum_poke(e->dist))
-            start_parts(e, e->parts_started + 1);
-        cg__dist_sum_poke(e->dist);
-        return;
-    }
-    start_parts(e, done);
-    cg__dist_sum_poke(e->dist);
-}
-
-/* The sum over the processes of their gradients, in parts that start as
- * the trainer finishes them (the trainer's backward is running), or in
- * one all-reduce afterwards when there are no parts; scaled by c, this
- * process's share of the batch. */
-static cg_status begin_sum(struct cg__engine *e, cg_float c)
-{
-    e->part_scale = c;
-    e->parts_started = 0;
-    return e->part_at ? cg__dist_sum_open(e->dist, e->n_parts) : CG_OK;
-}
-
-static cg_status end_sum(struct cg__engine *e)
-{
-    if (e->part_at) {
-        if (getenv("CG_AB_SERIAL") && e->parts_started < e->n_parts - 1) {
-            cg_status st;
-            while (e->parts_started < e->n_parts - 1) {
-                if ((st = cg__dist_sum_close(e->dist)) != CG_OK)
-                    return st;
-                start_parts(e, e->parts_started + 1);
-            }
-        }
-        start_parts(e, e->n_parts);
-        return cg__dist_sum_close(e->dist);
-    }
-    cg_float *g = e->flat->grad;
-    if (e->part_scale != 1)
-        for (size_t i = 0; i < e->flat->size; i++)
-            g[i] *= e->part_scale;
-    return cg_dist_sum(e->dist, g, e->flat->size);
-}
-
 static cg_status shards_backward(struct cg__engine *e, const struct cg_batch *b,
                                  struct cg_batch_result *r)
 {
@@ -174,12 +112,14 @@ static cg_status shards_backward(struct cg__engine *e, const struct cg_batch *b,
         seed = p == me ? s : seed;
     }
     cg_pool_range(b->rows, me, n, &r0, &r1);
-    if ((cst = begin_sum(e, r1 - r0 == b->rows ? 1 : (cg_float)(r1 - r0) / (cg_float)b->rows)) !=
-        CG_OK)
-        return cst;
-    if (r1 > r0)
-        st = run_rows(e, b, r0, r1, seed, fig);
-    if ((cst = end_sum(e)) != CG_OK || (cst = cg_dist_sum_f64(e->dist, fig, FIGS)) != CG_OK)
+    if (r1 > r0 && (st = run_rows(e, b, r0, r1, seed, fig)) == CG_OK && r1 - r0 != b->rows) {
+        cg_float c = (cg_float)(r1 - r0) / (cg_float)b->rows;
+        cg_float *g = e->flat->grad;
+        for (size_t i = 0; i < e->flat->size; i++)
+            g[i] *= c;
+    }
+    if ((cst = cg_dist_sum(e->dist, e->flat->grad, e->flat->size)) != CG_OK ||
+        (cst = cg_dist_sum_f64(e->dist, fig, FIGS)) != CG_OK)
         return cst;
     return finish(e, b, st, fig, r);
 }
@@ -242,39 +182,6 @@ static cg_status shares_backward(struct cg__engine *e, const struct cg_batch *b,
     return finish(e, b, st, total, r);
 }
 
-/* The parts of the overlapped sum: the trainer's blocks, when they tile
- * the flat gradient buffer in order (they do for every model of linear
- * layers, whose weight and bias follow each other); else none, and the
- * sum runs whole after backward. */
-static cg_status plan_parts(struct cg__engine *e)
-{
-    int blocks = cg__trainer_blocks(e->tr);
-    size_t at = 0;
-    if (getenv("CG_AB_NO_OVERLAP"))   /* XXX A/B experiment */
-        return CG_OK;
-    if (!(e->part_at = cg__calloc((size_t)blocks + 1, sizeof *e->part_at)))
-        return CG_ERR_NOMEM;
-    for (int k = 0; k < blocks; k++) {
-        cg_float *w, *bias;
-        size_t n_w, n_b;
-        cg__trainer_block_grads(e->tr, k, &w, &n_w, &bias, &n_b);
-        if (w != e->flat->grad + at || (bias && bias != w + n_w))
-            break;
-        e->part_at[k] = at;
-        at += n_w + n_b;
-        e->n_parts = k + 1;
-    }
-    e->part_at[e->n_parts] = at;
-    if (at != e->flat->size) {
-        cg__free(e->part_at);
-        e->part_at = NULL;
-        e->n_parts = 0;
-        return CG_OK;
-    }
-    cg__trainer_set_progress(e->tr, blocks_done, e);
-    return CG_OK;
-}
-
 cg_status cg__dist_engine_init(struct cg__engine *e, cg_dist *dist, bool deterministic)
 {
     int n = cg_dist_size(dist);
@@ -285,7 +192,7 @@ cg_status cg__dist_engine_init(struct cg__engine *e, cg_dist *dist, bool determi
     e->deterministic = deterministic;
     e->spread = deterministic || n > 1;
     if (!deterministic)
-        return n > 1 ? plan_parts(e) : CG_OK;
+        return CG_OK;
     size_t len;
     if (!cg__mul_size(e->flat->size, CG__DIST_SHARES, &len))
         return cg__fail(CG_ERR_ARG, "the deterministic sum's shares are too large");

@@ -55,7 +55,6 @@ void cg__engine_deinit(struct cg__engine *e)
     cg__free(e->targets);
     cg__free(e->y);
     cg__free(e->shares);
-    cg__free(e->part_at);
     memset(e, 0, sizeof *e);
 }
 

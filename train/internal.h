@@ -37,13 +37,6 @@ struct cg__engine {
     bool        deterministic;
     bool        spread;      /* cg__dist_backward runs the batches */
     cg_float   *shares;      /* deterministic: [CG__DIST_SHARES, P] the shares' gradients */
-    /* shards, overlapped: part k of the gradients' sum is [part_at[k],
-     * part_at[k + 1]) of the flat buffer, the trainer's block k (NULL: one
-     * sum after backward) */
-    size_t     *part_at;
-    int         n_parts;
-    int         parts_started;
-    cg_float    part_scale;  /* this process's rows / the batch's */
 };
 
 /* What was not finite in a failed step. */
@@ -92,19 +85,6 @@ cg_status cg__dist_engine_init(struct cg__engine *e, cg_dist *dist, bool determi
  * it, and every process returns the same status. */
 cg_status cg__dist_backward(struct cg__engine *e, const struct cg_batch *b,
                             struct cg_batch_result *r);
-
-/* A sum of the processes' buffers in parts (dist.c), so that the first
- * parts travel while the next are computed: cg__dist_sum_open begins one
- * collective of at most `parts` all-reduces (watched by the watchdog as
- * one); cg__dist_sum_part starts the next, over x[0..n) in place (every
- * process starts the same parts in the same order); cg__dist_sum_poke
- * lets MPI move the parts started (Open MPI progresses a nonblocking
- * collective only inside MPI's calls); cg__dist_sum_close waits for them
- * all and returns the first error. A group of one: no-ops. */
-cg_status cg__dist_sum_open(cg_dist *d, int parts);
-void      cg__dist_sum_part(cg_dist *d, cg_float *x, size_t n);
-bool      cg__dist_sum_poke(cg_dist *d);
-cg_status cg__dist_sum_close(cg_dist *d);
 
 /* ---- the run (fit.c) ------------------------------------------------------------ */
 
