@@ -160,8 +160,8 @@ static const struct opt table[] = {
      "number of processes (docs/DISTRIBUTED.md)"},
     {"dist-timeout", K_DOUBLE, TRAIN, OFF(dist_timeout), 0, 1e9, 0, NULL, "SECONDS", "Training",
      "under mpirun: end the job, naming the process, when one has not come to a "
-     "synchronization within SECONDS (hung, or its node lost); 0: wait forever "
-     "(default 300)"},
+     "synchronization within SECONDS (hung, or its node lost); 0: no watchdog, "
+     "Open MPI's faster blocking collectives, which wait forever (default 300)"},
     /* output */
     {"out", K_STRING, TRAIN, OFF(out), 0, 0, 0, NULL, "FILE", "Output",
      "the trained model (default model.safetensors)"},

@@ -362,6 +362,20 @@ static void test_deterministic_is_bit_identical(void **state)
     assert_false(same_bits("d1.st", "d0.st"));
 }
 
+/* --dist-timeout 0: no watchdog, Open MPI's blocking collectives; the
+ * same sums (two processes' a + b is b + a), so the same bits. */
+static void test_without_a_watchdog_the_same_answer(void **state)
+{
+    (void)state;
+    NEED_MPIRUN();
+    assert_run(2, "train '%s' " IRIS_RUN " --out w2.st", iris);
+    assert_run(2, "train '%s' " IRIS_RUN " --dist-timeout 0 --out b2.st", iris);
+    assert_true(same_bits("w2.st", "b2.st"));
+    assert_run(0, "train '%s' " IRIS_RUN " --deterministic --out bd1.st", iris);
+    assert_run(3, "train '%s' " IRIS_RUN " --deterministic --dist-timeout 0 --out bd3.st", iris);
+    assert_true(same_bits("bd1.st", "bd3.st"));
+}
+
 static void test_checkpoint_of_two_resumes_with_three(void **state)
 {
     (void)state;
@@ -624,6 +638,7 @@ int main(void)
         cmocka_unit_test(test_shares_alone_match_the_trainer),
         cmocka_unit_test(test_two_and_three_processes_match_one),
         cmocka_unit_test(test_deterministic_is_bit_identical),
+        cmocka_unit_test(test_without_a_watchdog_the_same_answer),
         cmocka_unit_test(test_checkpoint_of_two_resumes_with_three),
         cmocka_unit_test(test_killed_rank_ends_the_job),
         cmocka_unit_test(test_stopped_rank_ends_the_job),

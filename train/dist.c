@@ -393,6 +393,8 @@ static void watch_pause(double t0, double t)
 static cg_status watch_begin(cg_dist *d)
 {
     struct watch *w = d->watch;
+    if (d->timeout == 0)
+        return CG_OK;   /* no watchdog: blocking collectives (coll_end) */
     if (w->broken)
         return cg__fail(CG_ERR_STATE, "%s", w->why);
     w->sync++;
@@ -426,6 +428,17 @@ static cg_status watch_wait(cg_dist *d, MPI_Request *req, const char *what)
         }
         watch_pause(t0, t);
     }
+}
+
+/* The end of a collective that MPI started with rc (`what`: "all-reduce"
+ * ...): with a timeout, started nonblocking as *req and waited for by the
+ * watchdog; with none (cg_dist_set_timeout 0), MPI's blocking call, which
+ * has already returned. */
+static cg_status coll_end(cg_dist *d, int rc, MPI_Request *req, const char *what)
+{
+    if (rc != MPI_SUCCESS)
+        return mpi_fail(rc, what);
+    return d->timeout == 0 ? CG_OK : watch_wait(d, req, what);
 }
 
 void cg_dist_alive(cg_dist *d)
@@ -488,22 +501,24 @@ void cg_dist_free(cg_dist *d)
     cg__free(d);
 }
 
-/* ---- the collectives: started nonblocking, waited for by the watchdog ---------------- */
+/* ---- the collectives: started nonblocking, waited for by the watchdog ----------------
+ * (or, with no timeout, MPI's blocking ones: coll_end) */
 
 cg_status cg_dist_broadcast(cg_dist *d, cg_float *x, size_t n)
 {
     if (!d || d->size == 1)
         return CG_OK;
     for (size_t i = 0; i < n; i += PIECE) {
-        int len = n - i < PIECE ? (int)(n - i) : PIECE;
+        int len = n - i < PIECE ? (int)(n - i) : PIECE, rc;
         MPI_Request q;
         cg_status st = watch_begin(d);
         if (st != CG_OK)
             return st;
-        int rc = MPI_Ibcast(x + i, len, MPI_CG_FLOAT, 0, MPI_COMM_WORLD, &q);
-        if (rc != MPI_SUCCESS)
-            return mpi_fail(rc, "broadcast");
-        if ((st = watch_wait(d, &q, "broadcast")) != CG_OK)
+        if (d->timeout == 0)
+            rc = MPI_Bcast(x + i, len, MPI_CG_FLOAT, 0, MPI_COMM_WORLD);
+        else
+            rc = MPI_Ibcast(x + i, len, MPI_CG_FLOAT, 0, MPI_COMM_WORLD, &q);
+        if ((st = coll_end(d, rc, &q, "broadcast")) != CG_OK)
             return st;
     }
     return CG_OK;
@@ -514,11 +529,30 @@ cg_status cg_dist_broadcast_int(cg_dist *d, int *v)
     if (!d || d->size == 1)
         return CG_OK;
     MPI_Request q;
+    int rc;
     cg_status st = watch_begin(d);
     if (st != CG_OK)
         return st;
-    int rc = MPI_Ibcast(v, 1, MPI_INT, 0, MPI_COMM_WORLD, &q);
-    return rc != MPI_SUCCESS ? mpi_fail(rc, "broadcast") : watch_wait(d, &q, "broadcast");
+    if (d->timeout == 0)
+        rc = MPI_Bcast(v, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    else
+        rc = MPI_Ibcast(v, 1, MPI_INT, 0, MPI_COMM_WORLD, &q);
+    return coll_end(d, rc, &q, "broadcast");
+}
+
+/* x[0..n) of type t summed over the processes, in place. */
+static cg_status sum_of(cg_dist *d, void *x, int n, MPI_Datatype t)
+{
+    MPI_Request q;
+    int rc;
+    cg_status st = watch_begin(d);
+    if (st != CG_OK)
+        return st;
+    if (d->timeout == 0)
+        rc = MPI_Allreduce(MPI_IN_PLACE, x, n, t, MPI_SUM, MPI_COMM_WORLD);
+    else
+        rc = MPI_Iallreduce(MPI_IN_PLACE, x, n, t, MPI_SUM, MPI_COMM_WORLD, &q);
+    return coll_end(d, rc, &q, "all-reduce");
 }
 
 cg_status cg_dist_sum(cg_dist *d, cg_float *x, size_t n)
@@ -527,16 +561,8 @@ cg_status cg_dist_sum(cg_dist *d, cg_float *x, size_t n)
         return CG_OK;
     double t0 = now();
     for (size_t i = 0; i < n; i += PIECE) {
-        int len = n - i < PIECE ? (int)(n - i) : PIECE;
-        MPI_Request q;
-        cg_status st = watch_begin(d);
+        cg_status st = sum_of(d, x + i, n - i < PIECE ? (int)(n - i) : PIECE, MPI_CG_FLOAT);
         if (st != CG_OK)
-            return st;
-        int rc = MPI_Iallreduce(MPI_IN_PLACE, x + i, len, MPI_CG_FLOAT, MPI_SUM, MPI_COMM_WORLD,
-                                &q);
-        if (rc != MPI_SUCCESS)
-            return mpi_fail(rc, "all-reduce");
-        if ((st = watch_wait(d, &q, "all-reduce")) != CG_OK)
             return st;
     }
     d->comm_seconds += now() - t0;
@@ -547,12 +573,7 @@ cg_status cg_dist_sum_f64(cg_dist *d, double *x, int n)
 {
     if (!d || d->size == 1)
         return CG_OK;
-    MPI_Request q;
-    cg_status st = watch_begin(d);
-    if (st != CG_OK)
-        return st;
-    int rc = MPI_Iallreduce(MPI_IN_PLACE, x, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD, &q);
-    return rc != MPI_SUCCESS ? mpi_fail(rc, "all-reduce") : watch_wait(d, &q, "all-reduce");
+    return sum_of(d, x, n, MPI_DOUBLE);
 }
 
 /* The size_t counts and displacements as MPI's ints, checked. */
@@ -573,15 +594,19 @@ cg_status cg_dist_gather_all(cg_dist *d, cg_float *x, const size_t *counts,
 {
     if (!d || d->size == 1)
         return CG_OK;
-    int *ic = d->ints;
+    int *ic = d->ints, rc;
     MPI_Request q;
     cg_status st = int_counts(d, counts, displs, ic, ic + d->size);
     if (st != CG_OK || (st = watch_begin(d)) != CG_OK)
         return st;
     double t0 = now();
-    int rc = MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, x, ic, ic + d->size,
+    if (d->timeout == 0)
+        rc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, x, ic, ic + d->size,
+                            MPI_CG_FLOAT, MPI_COMM_WORLD);
+    else
+        rc = MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, x, ic, ic + d->size,
                              MPI_CG_FLOAT, MPI_COMM_WORLD, &q);
-    st = rc != MPI_SUCCESS ? mpi_fail(rc, "all-gather") : watch_wait(d, &q, "all-gather");
+    st = coll_end(d, rc, &q, "all-gather");
     d->comm_seconds += now() - t0;
     return st;
 }
@@ -591,11 +616,15 @@ cg_status cg_dist_barrier(cg_dist *d)
     if (!d || d->size == 1)
         return CG_OK;
     MPI_Request q;
+    int rc;
     cg_status st = watch_begin(d);
     if (st != CG_OK)
         return st;
-    int rc = MPI_Ibarrier(MPI_COMM_WORLD, &q);
-    return rc != MPI_SUCCESS ? mpi_fail(rc, "barrier") : watch_wait(d, &q, "barrier");
+    if (d->timeout == 0)
+        rc = MPI_Barrier(MPI_COMM_WORLD);
+    else
+        rc = MPI_Ibarrier(MPI_COMM_WORLD, &q);
+    return coll_end(d, rc, &q, "barrier");
 }
 
 #else /* !CG_HAVE_MPI: a group of one */
