@@ -7,6 +7,9 @@
  */
 #define _DEFAULT_SOURCE   /* MAP_ANONYMOUS, MAP_NORESERVE */
 #include <math.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -396,8 +399,10 @@ cg_float cg_tensor_norm_max(const cg_tensor *t)
  * at once, and for each of its own worker threads when it starts them; when
  * the mmap fails it retries forever (OpenBLAS issue 5289, fixed in 0.3.30):
  * under `ulimit -v` a process hung at 100% CPU. So before OpenBLAS needs
- * them, reserve the address space (a PROT_NONE mapping counts against
- * RLIMIT_AS like a real one) and fail cleanly if it is not there. */
+ * them, check the address space is there (a PROT_NONE mapping counts
+ * against RLIMIT_AS like a real one) and fail cleanly if it is not, after
+ * everything else a thread takes at its start (its malloc arena, below)
+ * has been taken (docs/RELIABILITY.md, "Memory limits"). */
 #define BLAS_BUFFER ((size_t)128 << 20)
 #define BLAS_SLACK  ((size_t)16 << 20)    /* OpenBLAS's headers, the kernels' stacks */
 
@@ -412,11 +417,52 @@ bool cg__blas_fits(size_t buffers)
     return true;
 }
 
-/* One tiny product per thread: OpenBLAS takes (and keeps) its buffer now. */
+/* Each thread of the pool once: a chunk's thread waits until every chunk
+ * has been taken, so that no thread runs two (the pool hands chunks to
+ * whichever thread asks first). */
+struct each_thread {
+    atomic_int taken;
+    int        n;
+};
+
+static void wait_for_all_taken(struct each_thread *e)
+{
+    atomic_fetch_add(&e->taken, 1);
+    while (atomic_load(&e->taken) < e->n)
+        sched_yield();
+}
+
+static void run_on_each_thread(cg_pool *pool, cg_pool_fn fn)
+{
+    struct each_thread e;
+    e.n = cg_pool_size(pool);
+    atomic_init(&e.taken, 0);
+    cg_pool_run(pool, fn, &e);
+}
+
+/* The C library's malloc arena of the thread, made now: glibc gives each
+ * new thread that calls malloc an arena of its own, a 64 MB reservation
+ * (128 MB while it is being aligned). Made later, in the middle of the
+ * first step, it took the room that OpenBLAS's second buffer needed (at
+ * `ulimit -v` 350 MB with 2 threads, 18 of 180 runs hung in OpenBLAS's
+ * retries). */
+static void make_malloc_arena(void *ctx, int thread, int n_threads)
+{
+    void *volatile p = malloc(64);
+    (void)thread, (void)n_threads;
+    free(p);
+    wait_for_all_taken(ctx);
+}
+
+/* One tiny product per thread, all at once (each waits for the others
+ * first): OpenBLAS takes its buffers now. Whether it takes one per thread
+ * here or the rest at the first step's products, they fit: the address
+ * space for them was checked after the arenas were made. */
 static void warm_gemm(void *ctx, int thread, int n_threads)
 {
     cg_float a = 1, b = 1, c = 0;
-    (void)ctx, (void)thread, (void)n_threads;
+    (void)thread, (void)n_threads;
+    wait_for_all_taken(ctx);
     cg_kernel_gemm(false, false, 1, 1, 1, 1, &a, &b, 0, &c);
 }
 
@@ -424,10 +470,11 @@ cg_status cg_blas_reserve(cg_pool *pool)
 {
     int n = cg_pool_size(pool);
 
+    run_on_each_thread(pool, make_malloc_arena);
     if (!cg__blas_fits((size_t)n))
         return cg__fail(CG_ERR_NOMEM, "out of memory: the address space left (ulimit -v) "
                         "cannot hold the BLAS working buffers of %d thread%s (%zu MB each)",
                         n, n == 1 ? "" : "s", BLAS_BUFFER >> 20);
-    cg_pool_run(pool, warm_gemm, NULL);
+    run_on_each_thread(pool, warm_gemm);
     return CG_OK;
 }

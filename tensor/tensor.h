@@ -386,7 +386,9 @@ void     cg_set_blas_threads(int n);
  * OpenBLAS's working buffers, and have OpenBLAS take them now: OpenBLAS
  * 0.3.21 retries a failed buffer allocation forever, so under an
  * address-space limit a first product would hang instead of failing.
- * CG_ERR_NOMEM (no hang) when the room is not there. cg_trainer_new calls it;
+ * CG_ERR_NOMEM (no hang) when the room is not there. Each thread of the pool
+ * first makes its C library malloc arena (glibc reserves 64 MB for it), so
+ * that the room checked is the room left. cg_trainer_new calls it;
  * a program that calls cg_matmul or cg_kernel_gemm itself calls it once per
  * thread that multiplies. */
 cg_status cg_blas_reserve(cg_pool *pool);
