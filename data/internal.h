@@ -57,6 +57,17 @@ static inline size_t cg__ds_index(const cg_dataset *ds, size_t i)
     return ds->idx ? ds->idx[i] : i;
 }
 
+/* ---- a process's part of each batch (loader.c) ------------------------------
+ * cg_loader_next for a process that trains on some rows of every batch
+ * (train/dist_step.c): the same batches, the same count of rows returned
+ * and the same state afterwards, but only rows [r0, r1) of each, as
+ * part(ctx, rows, &r0, &r1) picks them for a batch of `rows` rows, are
+ * converted, into their places (x + r0 * F, labels + r0, ...); the other
+ * rows of the buffers are left as they were. */
+typedef void (*cg__batch_part_fn)(void *ctx, int rows, int *r0, int *r1);
+int cg__loader_next_part(cg_loader *loader, cg_float *x, int *labels, cg_float *targets,
+                         cg__batch_part_fn part, void *ctx);
+
 /* ---- CSV reading (csv_read.c) ---------------------------------------------- */
 
 /* A streaming reader of RFC 4180 records from a FILE, a chunk at a time. */

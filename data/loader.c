@@ -23,11 +23,12 @@ struct cg_loader {
     uint64_t              epoch;
     size_t                pos;
     cg_pool              *pool;      /* borrowed, or NULL: converts rows in parallel */
-    /* the batch being converted, for the pool's threads: */
+    /* the rows being converted, [first, first + rows) of the batch, for the
+     * pool's threads: */
     cg_float             *x;
     int                  *labels;
     cg_float             *targets;
-    size_t                rows;
+    size_t                first, rows;
 };
 
 static void start_epoch(cg_loader *l)
@@ -155,27 +156,34 @@ static void fill_rows(const cg_loader *loader, size_t r0, size_t r1)
  * threads, handed out to whichever is free. */
 #define CG__LOADER_CHUNK_ROWS 16
 
-/* Chunk `chunk`'s contiguous rows of the batch. */
+/* Chunk `chunk`'s contiguous rows of those being converted. */
 static void fill_share(void *ctx, int chunk, int n_chunks)
 {
     const cg_loader *loader = ctx;
     int r0, r1;
 
     cg_pool_range((int)loader->rows, chunk, n_chunks, &r0, &r1);
-    fill_rows(loader, (size_t)r0, (size_t)r1);
+    fill_rows(loader, loader->first + (size_t)r0, loader->first + (size_t)r1);
 }
 
-int cg_loader_next(cg_loader *loader, cg_float *x, int *labels, cg_float *targets)
+int cg__loader_next_part(cg_loader *loader, cg_float *x, int *labels, cg_float *targets,
+                         cg__batch_part_fn part, void *ctx)
 {
     const cg_dataset *ds = loader->ds;
-    size_t left = ds->n - loader->pos;
+    size_t left = ds->n - loader->pos, rows;
+    int r0, r1;
 
     if (left == 0 || (loader->drop_last && left < (size_t)loader->batch)) {
         loader->epoch++;
         start_epoch(loader);
         return 0;
     }
-    loader->rows = left < (size_t)loader->batch ? left : (size_t)loader->batch;
+    rows = left < (size_t)loader->batch ? left : (size_t)loader->batch;
+    r0 = 0, r1 = (int)rows;
+    if (part)
+        part(ctx, (int)rows, &r0, &r1);
+    loader->first = (size_t)r0;
+    loader->rows = (size_t)(r1 - r0);
     loader->x = x;
     loader->labels = labels;
     loader->targets = targets;
@@ -184,9 +192,14 @@ int cg_loader_next(cg_loader *loader, cg_float *x, int *labels, cg_float *target
                     (int)((loader->rows + CG__LOADER_CHUNK_ROWS - 1) / CG__LOADER_CHUNK_ROWS),
                     fill_share, loader);
     else
-        fill_rows(loader, 0, loader->rows);
-    loader->pos += loader->rows;
-    return (int)loader->rows;
+        fill_rows(loader, loader->first, loader->first + loader->rows);
+    loader->pos += rows;
+    return (int)rows;
+}
+
+int cg_loader_next(cg_loader *loader, cg_float *x, int *labels, cg_float *targets)
+{
+    return cg__loader_next_part(loader, x, labels, targets, NULL, NULL);
 }
 
 void cg_loader_set_pool(cg_loader *loader, cg_pool *pool)

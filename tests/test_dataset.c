@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cg_test.h"
+#include "../data/internal.h"
 
 /* A 100-row table: x = i (0..99), class 0 for i < 60, 1 for i < 90, else 2. */
 static cg_dataset *make_table(void)
@@ -354,6 +355,57 @@ static void test_loader_on_a_pool_gives_the_same_batches(void **state)
     cg_dataset_free(ds);
 }
 
+/* A process's part of each batch (train/dist_step.c): rows 2 to 5 of a
+ * batch of 7, the last of the two rows of the epoch's short batch. */
+static void middle_rows(void *ctx, int rows, int *r0, int *r1)
+{
+    (void)ctx;
+    *r0 = rows > 2 ? 2 : rows - 1;
+    *r1 = rows > 5 ? 5 : rows;
+}
+
+/* Only the part's rows are converted, into their places, the rest of the
+ * buffers left as they were; the batches, their counts and the state after
+ * them are those of cg_loader_next; on a pool or not. */
+static void test_loader_part_converts_its_rows_alone(void **state)
+{
+    (void)state;
+    cg_dataset *ds = make_table();
+    for (int threads = 1; threads <= 2; threads++) {
+        cg_pool *pool = threads > 1 ? cg_pool_new(threads) : NULL;
+        cg_loader *whole = cg_loader_new(ds, 7, true, false, 3);
+        cg_loader *part = cg_loader_new(ds, 7, true, false, 3);
+        cg_loader_set_pool(part, pool);
+        int batches = 0;
+        for (int epoch = 0; epoch < 2; epoch++) {
+            cg_float xa[7], xb[7];
+            int la[7], lb[7], ra, rb, r0, r1;
+            while ((ra = cg_loader_next(whole, xa, la, NULL)) > 0) {
+                for (int i = 0; i < 7; i++)
+                    xb[i] = -1, lb[i] = -1;
+                rb = cg__loader_next_part(part, xb, lb, NULL, middle_rows, NULL);
+                assert_int_equal(rb, ra);
+                middle_rows(NULL, ra, &r0, &r1);
+                for (int i = 0; i < 7; i++) {
+                    bool mine = i >= r0 && i < r1;
+                    assert_true(xb[i] == (mine ? xa[i] : -1));
+                    assert_int_equal(lb[i], mine ? la[i] : -1);
+                }
+                batches++;
+            }
+            assert_int_equal(cg__loader_next_part(part, xb, lb, NULL, middle_rows, NULL), 0);
+        }
+        assert_int_equal(batches, 2 * 15);
+        struct cg_loader_state sa = cg_loader_state(whole), sb = cg_loader_state(part);
+        assert_true(sa.epoch == sb.epoch && sa.position == sb.position && sa.n == sb.n);
+        assert_int_equal(cg_rng_u32(&sa.rng), cg_rng_u32(&sb.rng));
+        cg_loader_free(whole);
+        cg_loader_free(part);
+        cg_pool_free(pool);
+    }
+    cg_dataset_free(ds);
+}
+
 static void test_loader_shuffles_each_epoch_from_the_seed(void **state)
 {
     (void)state;
@@ -503,6 +555,7 @@ int main(void)
         cmocka_unit_test(test_loader_drop_last),
         cmocka_unit_test(test_loader_shuffles_each_epoch_from_the_seed),
         cmocka_unit_test(test_loader_on_a_pool_gives_the_same_batches),
+        cmocka_unit_test(test_loader_part_converts_its_rows_alone),
         cmocka_unit_test(test_loader_state_restores_exactly),
         cmocka_unit_test(test_loader_regression_targets),
         cmocka_unit_test(test_loader_allocates_nothing_per_batch),

@@ -2,8 +2,9 @@
  * The backward pass of a step across processes (dist.h): what
  * cg__engine_step runs in place of the trainer's own backward when
  * settings.dist has more than one process, or settings.deterministic is
- * set. Every process holds the same whole batch (the loader draws the same
- * seeded order everywhere) and runs part of it; what comes out is, in
+ * set. Every process draws the same seeded order of batches and runs part
+ * of each, the rows cg__dist_rows gives it, which are all its loader
+ * converts (cg__engine_next_train); what comes out is, in
  * every process, the gradient of the whole batch's mean loss in the
  * model's flat gradient buffer and the batch's loss and correct count.
  *
@@ -111,7 +112,7 @@ static cg_status shards_backward(struct cg__engine *e, const struct cg_batch *b,
         uint64_t s = draw_seed(&e->dropout_rng);
         seed = p == me ? s : seed;
     }
-    cg_pool_range(b->rows, me, n, &r0, &r1);
+    cg__dist_rows(e, b->rows, &r0, &r1);
     if (r1 > r0 && (st = run_rows(e, b, r0, r1, seed, fig)) == CG_OK && r1 - r0 != b->rows) {
         cg_float c = (cg_float)(r1 - r0) / (cg_float)b->rows;
         cg_float *g = e->flat->grad;
@@ -130,11 +131,34 @@ static void share_rows(int rows, int s, int d, int *r0, int *r1)
     cg_pool_range(rows, s, d, r0, r1);
 }
 
+/* The shares of a batch of `rows` rows: D, a function of the rows alone. */
+static int shares_of(int rows)
+{
+    return rows < CG__DIST_SHARES ? rows : CG__DIST_SHARES;
+}
+
+void cg__dist_rows(const struct cg__engine *e, int rows, int *r0, int *r1)
+{
+    int n = cg_dist_size(e->dist), me = cg_dist_rank(e->dist), s0, s1, unused;
+    if (!e->deterministic) {
+        cg_pool_range(rows, me, n, r0, r1);
+        return;
+    }
+    int d = shares_of(rows);
+    cg_pool_range(d, me, n, &s0, &s1);
+    if (s0 == s1) {
+        *r0 = *r1 = 0;
+        return;
+    }
+    share_rows(rows, s0, d, r0, &unused);
+    share_rows(rows, s1 - 1, d, &unused, r1);
+}
+
 static cg_status shares_backward(struct cg__engine *e, const struct cg_batch *b,
                                  struct cg_batch_result *r)
 {
     int n = cg_dist_size(e->dist), me = cg_dist_rank(e->dist);
-    int d = b->rows < CG__DIST_SHARES ? b->rows : CG__DIST_SHARES;
+    int d = shares_of(b->rows);
     size_t p = e->flat->size;
     double fig[CG__DIST_SHARES][FIGS];
     size_t counts[CG__DIST_MAX_PROCS], displs[CG__DIST_MAX_PROCS];

@@ -12,6 +12,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../data/internal.h"
 #include "internal.h"
 
 cg_status cg__engine_init(struct cg__engine *e, cg_model *m, cg_optim *opt, enum cg_loss loss,
@@ -62,6 +63,19 @@ int cg__engine_next(struct cg__engine *e, cg_loader *ld)
 {
     return cg_loader_next(ld, e->x, e->classify ? e->labels : NULL,
                           e->classify ? NULL : e->targets);
+}
+
+static void own_rows(void *ctx, int rows, int *r0, int *r1)
+{
+    cg__dist_rows(ctx, rows, r0, r1);
+}
+
+int cg__engine_next_train(struct cg__engine *e, cg_loader *ld)
+{
+    if (!e->spread)
+        return cg__engine_next(e, ld);
+    return cg__loader_next_part(ld, e->x, e->classify ? e->labels : NULL,
+                                e->classify ? NULL : e->targets, own_rows, e);
 }
 
 /* The batch of the first `rows` rows of the buffers. */

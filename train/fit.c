@@ -415,7 +415,7 @@ static cg_status run_epoch(struct cg__fit *f)
 {
     cg_status st;
     int rows;
-    while ((rows = cg__engine_next(&f->eng, f->loader)) > 0)
+    while ((rows = cg__engine_next_train(&f->eng, f->loader)) > 0)
         if ((st = run_batch(f, rows)) != CG_OK || f->ended)
             return st;
     return end_epoch(f);

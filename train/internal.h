@@ -60,6 +60,10 @@ cg_status cg__engine_init(struct cg__engine *e, cg_model *m, cg_optim *opt, enum
 void      cg__engine_deinit(struct cg__engine *e);
 /* The next batch of ld into the buffers: its rows, 0 at an epoch's end. */
 int       cg__engine_next(struct cg__engine *e, cg_loader *ld);
+/* cg__engine_next for a training batch: across processes, only the rows
+ * this process runs (cg__dist_rows) are converted; the count is the whole
+ * batch's. */
+int       cg__engine_next_train(struct cg__engine *e, cg_loader *ld);
 /* One training step on the first `rows` rows of the buffers. A loss or a
  * gradient that is not finite is CG_ERR_NUMERIC with r->bad saying which,
  * and the parameters are left as they were. No allocation after the first. */
@@ -85,6 +89,10 @@ cg_status cg__dist_engine_init(struct cg__engine *e, cg_dist *dist, bool determi
  * it, and every process returns the same status. */
 cg_status cg__dist_backward(struct cg__engine *e, const struct cg_batch *b,
                             struct cg_batch_result *r);
+/* The rows [r0, r1) of a batch of `rows` rows that this process runs: its
+ * shard, or with the deterministic sum the rows of its shares (empty when
+ * it has none). */
+void      cg__dist_rows(const struct cg__engine *e, int rows, int *r0, int *r1);
 
 /* ---- the run (fit.c) ------------------------------------------------------------ */
 
