@@ -342,6 +342,25 @@ static void test_two_and_three_processes_match_one(void **state)
     }
 }
 
+/* Four processes and gradients past 64 KB (4-4096-3: 32,771 floats): Open
+ * MPI's nonblocking all-reduce, sent from a buffer of its own, goes as
+ * reduce-scatter + all-gather (dist.c, send_of), not the binomial tree of
+ * the smaller runs above; the same weights as one process but for the
+ * order of the sums. */
+static void test_four_processes_large_gradients_match_one(void **state)
+{
+    (void)state;
+    NEED_MPIRUN();
+    static const char run[] = "--hidden 4096 --epochs 2 --batch 50 --seed 3 --optim sgd "
+                              "--lr 0.01 --quiet";
+    assert_run(0, "train '%s' %s --out big1.st", iris, run);
+    assert_run(4, "train '%s' %s --out big4.st", iris, run);
+    double d = relative_difference("big1.st", "big4.st");
+    if (!(d < 1e-6))
+        print_error("-np 4: relative difference %g\n", d);
+    assert_true(d < 1e-6);
+}
+
 static void test_deterministic_is_bit_identical(void **state)
 {
     (void)state;
@@ -637,6 +656,7 @@ int main(void)
         cmocka_unit_test(test_without_mpi_refuses_mpirun),
         cmocka_unit_test(test_shares_alone_match_the_trainer),
         cmocka_unit_test(test_two_and_three_processes_match_one),
+        cmocka_unit_test(test_four_processes_large_gradients_match_one),
         cmocka_unit_test(test_deterministic_is_bit_identical),
         cmocka_unit_test(test_without_a_watchdog_the_same_answer),
         cmocka_unit_test(test_checkpoint_of_two_resumes_with_three),
