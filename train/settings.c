@@ -321,7 +321,8 @@ cg_status cg__history_parse(struct cg__fit *f, const char *text)
     const char *p = strchr(text, '\n');
     long last_step = 0;
 
-    while (p && p[1]) {
+    /* p is at a row's '\n', or at the text's end after the last row */
+    while (p && *p == '\n' && p[1]) {
         p++;
         double v[9];
         int n = row_fields(&p, v, 9), row = f->r->n_history + 1;
