@@ -176,11 +176,12 @@ struct watch {
 
 enum { WATCH_TAG = 1 };
 
-/* Seconds between "still here" messages: a few within a timeout, at least
- * 50 ms apart, at most 5 s (and 5 s without a timeout). */
+/* Seconds between "still here" messages: a few within the timeout, at
+ * least 50 ms apart, at most 5 s. (With no timeout there is no watchdog:
+ * watch_begin, coll_end and cg_dist_alive do nothing.) */
 static double watch_period(const cg_dist *d)
 {
-    double p = d->timeout > 0 ? d->timeout / 8 : 5;
+    double p = d->timeout / 8;
     return p < 0.05 ? 0.05 : p > 5 ? 5 : p;
 }
 
@@ -343,8 +344,6 @@ static void verdict_of_rank0(cg_dist *d, double since, const char *what)
 static bool watch_expired(cg_dist *d, double t0, double t, const char *what)
 {
     struct watch *w = d->watch;
-    if (d->timeout <= 0)
-        return false;
     if (d->rank == 0) {
         for (int r = 1; r < d->size; r++) {
             double since = w->heard_at[r] > t0 ? w->heard_at[r] : t0;
@@ -445,7 +444,7 @@ static cg_status coll_end(cg_dist *d, int rc, MPI_Request *req, const char *what
 
 void cg_dist_alive(cg_dist *d)
 {
-    if (!d || !d->watch)
+    if (!d || !d->watch || d->timeout == 0)
         return;
     /* A clock read, and once a period the messages both ways. */
     double t = now();
@@ -507,21 +506,28 @@ void cg_dist_free(cg_dist *d)
 /* ---- the collectives: started nonblocking, waited for by the watchdog ----------------
  * (or, with no timeout, MPI's blocking ones: coll_end) */
 
+/* x[0..n) of type t from rank 0 into every process. */
+static cg_status bcast_of(cg_dist *d, void *x, int n, MPI_Datatype t)
+{
+    MPI_Request q;
+    int rc;
+    cg_status st = watch_begin(d);
+    if (st != CG_OK)
+        return st;
+    if (d->timeout == 0)
+        rc = MPI_Bcast(x, n, t, 0, MPI_COMM_WORLD);
+    else
+        rc = MPI_Ibcast(x, n, t, 0, MPI_COMM_WORLD, &q);
+    return coll_end(d, rc, &q, "broadcast");
+}
+
 cg_status cg_dist_broadcast(cg_dist *d, cg_float *x, size_t n)
 {
     if (!d || d->size == 1)
         return CG_OK;
     for (size_t i = 0; i < n; i += PIECE) {
-        int len = n - i < PIECE ? (int)(n - i) : PIECE, rc;
-        MPI_Request q;
-        cg_status st = watch_begin(d);
+        cg_status st = bcast_of(d, x + i, n - i < PIECE ? (int)(n - i) : PIECE, MPI_CG_FLOAT);
         if (st != CG_OK)
-            return st;
-        if (d->timeout == 0)
-            rc = MPI_Bcast(x + i, len, MPI_CG_FLOAT, 0, MPI_COMM_WORLD);
-        else
-            rc = MPI_Ibcast(x + i, len, MPI_CG_FLOAT, 0, MPI_COMM_WORLD, &q);
-        if ((st = coll_end(d, rc, &q, "broadcast")) != CG_OK)
             return st;
     }
     return CG_OK;
@@ -531,16 +537,7 @@ cg_status cg_dist_broadcast_int(cg_dist *d, int *v)
 {
     if (!d || d->size == 1)
         return CG_OK;
-    MPI_Request q;
-    int rc;
-    cg_status st = watch_begin(d);
-    if (st != CG_OK)
-        return st;
-    if (d->timeout == 0)
-        rc = MPI_Bcast(v, 1, MPI_INT, 0, MPI_COMM_WORLD);
-    else
-        rc = MPI_Ibcast(v, 1, MPI_INT, 0, MPI_COMM_WORLD, &q);
-    return coll_end(d, rc, &q, "broadcast");
+    return bcast_of(d, v, 1, MPI_INT);
 }
 
 /* x[0..n) of type t summed over the processes into x, from send (or

@@ -115,7 +115,7 @@ double    cg_dist_timeout(const cg_dist *d);
  * between two collectives (a sweep's point) calls it often (it sends at
  * most a few small messages per timeout, and costs a clock read
  * otherwise); the others' wait for it then lasts as long as it keeps
- * calling. No-op alone or without Open MPI. */
+ * calling. No-op alone, without Open MPI, or with no timeout (no watchdog). */
 void      cg_dist_alive(cg_dist *d);
 
 /* Seconds this process spent in cg_dist_sum and cg_dist_gather_all so far
