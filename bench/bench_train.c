@@ -99,12 +99,39 @@ static void run_free(struct run *r)
 }
 
 /* One optimizer step on a batch, as `cgrad train` does it. */
+/* The parts of a demo step, each timed on its own: the medians over an
+ * epoch's full batches. */
+enum { PHASE_LOADER, PHASE_BACKWARD, PHASE_UPDATE, N_PHASES };
+struct phases {
+    double times[N_PHASES][1024];
+    int    n;
+    double median[N_PHASES];
+};
+
 static double step(struct run *r, const struct cg_batch *b)
 {
     struct cg_batch_result res;
     if (cg_trainer_backward(r->tr, b, &r->rng, &res) != CG_OK ||
         cg_optim_step_zero_grad(r->opt, cg_trainer_pool(r->tr)) != CG_OK)
         die("step");
+    return res.loss;
+}
+
+/* step, with the time of the backward and of the update into ph's row n
+ * (the tiny step's instruction count stays free of the clock's). */
+static double timed_step(struct run *r, const struct cg_batch *b, struct phases *ph)
+{
+    struct cg_batch_result res;
+    double t0 = roof_now();
+    if (cg_trainer_backward(r->tr, b, &r->rng, &res) != CG_OK)
+        die("step");
+    double t1 = roof_now();
+    if (cg_optim_step_zero_grad(r->opt, cg_trainer_pool(r->tr)) != CG_OK)
+        die("step");
+    if (ph->n < 1024) {
+        ph->times[PHASE_BACKWARD][ph->n] = t1 - t0;
+        ph->times[PHASE_UPDATE][ph->n] = roof_now() - t1;
+    }
     return res.loss;
 }
 
@@ -134,7 +161,8 @@ struct interleave {
  * runs with them in the caches, as the products do back to back. */
 static double demo_epoch(const cg_dataset *train, const struct cg_norm *norm, int threads,
                          size_t *steady_mallocs, size_t *steady_process_mallocs,
-                         double *last_loss, double *median_step, struct interleave *il)
+                         double *last_loss, double *median_step, struct interleave *il,
+                         struct phases *ph)
 {
     static double step_times[1024];
     int n_times = 0;
@@ -155,12 +183,17 @@ static double demo_epoch(const cg_dataset *train, const struct cg_norm *norm, in
     int steps = 0;
     size_t mallocs_after_first = 0, process_after_first = 0;
     double t_step = roof_now();
+    if (ph)
+        ph->n = 0;
     while ((rows = cg_loader_next(ld, x, labels, NULL)) > 0) {
         struct cg_batch b = {x, labels, NULL, rows};
-        *last_loss = step(&r, &b);
+        double loaded = roof_now();
+        *last_loss = ph && rows == batch ? timed_step(&r, &b, ph) : step(&r, &b);
         double now = roof_now();
         if (rows == batch && n_times < 1024)
             step_times[n_times++] = now - t_step;
+        if (ph && rows == batch && ph->n < 1024)
+            ph->times[PHASE_LOADER][ph->n++] = loaded - t_step;
         if (il && rows == batch) {
             il->train_seconds += now - t_step;
             cg_pool_run(cg_trainer_pool(r.tr), roof_share, &il->job);
@@ -182,6 +215,10 @@ static double demo_epoch(const cg_dataset *train, const struct cg_norm *norm, in
     *steady_process_mallocs = process_mallocs - process_after_first;
     qsort(step_times, (size_t)n_times, sizeof step_times[0], compare_doubles);
     *median_step = n_times ? step_times[n_times / 2] : (double)NAN;
+    for (int i = 0; ph && i < N_PHASES; i++) {
+        qsort(ph->times[i], (size_t)ph->n, sizeof ph->times[i][0], compare_doubles);
+        ph->median[i] = ph->n ? ph->times[i][ph->n / 2] : (double)NAN;
+    }
     cg_loader_free(ld);
     run_free(&r);
     cg_set_allocator(NULL);
@@ -210,7 +247,7 @@ static void interleaved_share(const cg_dataset *train, const struct cg_norm *nor
 
     roof_buffers_init(&il.b, net, threads);
     il.job = (struct roof_job){net, &il.b};
-    demo_epoch(train, norm, threads, &mallocs, &process, &loss, &median_step, &il);
+    demo_epoch(train, norm, threads, &mallocs, &process, &loss, &median_step, &il, NULL);
     printf("| demo share of roofline, interleaved, %d thread%s | %.0f | %% | products alone "
            "%.3f s / training %.3f s, step by step; against the products' cold first run "
            "(%.3f s) it would read %.0f%% |\n", threads, threads > 1 ? "s" : "",
@@ -231,16 +268,18 @@ static void demo_rows(const cg_dataset *train, const struct cg_norm *norm,
     double train_best = 1e30, products_best = 1e30, loss = (double)NAN, median_step = 0;
     const char *way = "", *best_way = "";
     size_t mallocs = 0, process = 0;
+    static struct phases ph, best_ph;
 
     /* Training epochs and epochs of the products alone, one after the
      * other, so that both kinds see the same minutes of the machine. */
     for (int e = 0; e < EPOCHS; e++) {
         double med, seconds = demo_epoch(train, norm, threads, &mallocs, &process, &loss, &med,
-                                         NULL);
+                                         NULL, &ph);
         double products = roof_products_epoch(net, threads, full_steps, &way);
         if (seconds < train_best) {
             train_best = seconds;
             median_step = med;
+            best_ph = ph;
         }
         if (products < products_best) {
             products_best = products;
@@ -267,6 +306,16 @@ static void demo_rows(const cg_dataset *train, const struct cg_norm *norm,
            "(best of %d) / training (best of %d), epochs alternating |\n", threads, s,
            100 * products_best * (samples / net->batch) / full_steps / train_best, EPOCHS,
            EPOCHS);
+    /* What a step spends beside its products: the loader and the update
+     * have no products at all (bench/README.md, "The floor under the
+     * quiet targets"). */
+    printf("| demo step's parts, %d thread%s | %.0f / %.0f / %.0f | us | median loader / "
+           "backward / update of the best epoch's steps, against the products alone's best "
+           "step %.0f us: the loader and the update are %.0f%% of it |\n", threads, s,
+           best_ph.median[PHASE_LOADER] * 1e6, best_ph.median[PHASE_BACKWARD] * 1e6,
+           best_ph.median[PHASE_UPDATE] * 1e6, roof.best_seconds * 1e6,
+           100 * (best_ph.median[PHASE_LOADER] + best_ph.median[PHASE_UPDATE]) /
+               roof.best_seconds);
     printf("| demo mallocs per steady step, %d thread%s | %.2f | calls | steps 2..end: "
            "%zu through cgrad's allocator, %zu in the whole process |\n",
            threads, s, (double)process / (samples / net->batch - 1), mallocs, process);
