@@ -98,7 +98,6 @@ static void run_free(struct run *r)
     cg_model_free(r->m);
 }
 
-/* One optimizer step on a batch, as `cgrad train` does it. */
 /* The parts of a demo step, each timed on its own: the medians over an
  * epoch's full batches. */
 enum { PHASE_LOADER, PHASE_BACKWARD, PHASE_UPDATE, N_PHASES };
@@ -108,6 +107,7 @@ struct phases {
     double median[N_PHASES];
 };
 
+/* One optimizer step on a batch, as `cgrad train` does it. */
 static double step(struct run *r, const struct cg_batch *b)
 {
     struct cg_batch_result res;
