@@ -78,10 +78,11 @@ const char *cg_status_str(cg_status status);
  * a program that prints its own messages can use it too. Returns dst. */
 char       *cg_escape_text(char *dst, size_t n, const char *src);
 /* Copy src into dst (n bytes, always NUL-terminated, cut only between
- * characters; dst NULL with n 0 only measures) as valid UTF-8: every byte that does not begin a valid
- * sequence becomes U+FFFD (as Python's errors="replace"). For text that
- * must be UTF-8, a file's metadata, from a source that need not be, a file
- * name. Returns the length src needs (dst is complete when it is < n). */
+ * characters; dst NULL with n 0 only measures) as valid UTF-8: every byte
+ * that does not begin a valid sequence becomes U+FFFD (as Python's
+ * errors="replace"). For text that must be UTF-8, a file's metadata, from
+ * a source that need not be, a file name. Returns the length src needs
+ * (dst is complete when it is < n). */
 size_t      cg_utf8_repair(char *dst, size_t n, const char *src);
 
 /* ---- memory ------------------------------------------------------------- */
